@@ -1,0 +1,8 @@
+# apps/: command-line tools, linked against the installed-form libvq.
+bin_PROGRAMS += apps/vqtrain apps/vqinfo
+noinst_LTLIBRARIES += libvqcli.la
+libvqcli_la_SOURCES = apps/cli.c apps/cli.h
+apps_vqtrain_SOURCES = apps/vqtrain.c
+apps_vqtrain_LDADD = libvqcli.la libvq.la
+apps_vqinfo_SOURCES = apps/vqinfo.c
+apps_vqinfo_LDADD = libvqcli.la libvq.la

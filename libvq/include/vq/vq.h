@@ -1,0 +1,13 @@
+/* libvq: umbrella header. */
+#ifndef VQ_VQ_H
+#define VQ_VQ_H
+
+#include "common.h"
+#include "array.h"
+#include "safetensors.h"
+#include "search.h"
+#include "kmeans.h"
+#include "codebook.h"
+#include "image.h"
+
+#endif /* VQ_VQ_H */

@@ -1,0 +1,61 @@
+# libvq/: the core library. Everything is first built into a convenience
+# library (libvqcore) that the tests link to reach internal symbols; the
+# installed libvq exports only the VQ_EXPORT symbols.
+noinst_LTLIBRARIES += libvqcore.la
+libvqcore_la_CPPFLAGS = $(AM_CPPFLAGS) -DVQ_BUILDING_LIBRARY
+libvqcore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(PNG_CFLAGS) \
+  $(JPEG_CFLAGS) $(OPENBLAS_CFLAGS) $(FFTW_CFLAGS) $(SNDFILE_CFLAGS) \
+  $(ZLIB_CFLAGS)
+libvqcore_la_SOURCES = \
+  libvq/internal.h \
+  libvq/error.c \
+  libvq/alloc.c \
+  libvq/rng.c \
+  libvq/cpu.c \
+  libvq/fileio.c \
+  libvq/array.c \
+  libvq/npy.c \
+  libvq/json.c \
+  libvq/json.h \
+  libvq/safetensors.c \
+  libvq/codebook.c \
+  libvq/search.c \
+  libvq/kmeans.c \
+  libvq/dsp/dist.c \
+  libvq/dsp/dist.h
+libvqcore_la_LIBADD =
+
+if HAVE_AVX2
+noinst_LTLIBRARIES += libvq_avx2.la
+libvq_avx2_la_SOURCES = libvq/dsp/dist_avx2.c
+libvq_avx2_la_CPPFLAGS = $(libvqcore_la_CPPFLAGS)
+libvq_avx2_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(AVX2_CFLAGS)
+libvqcore_la_LIBADD += libvq_avx2.la
+endif
+if HAVE_AVX512
+noinst_LTLIBRARIES += libvq_avx512.la
+libvq_avx512_la_SOURCES = libvq/dsp/dist_avx512.c
+libvq_avx512_la_CPPFLAGS = $(libvqcore_la_CPPFLAGS)
+libvq_avx512_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(AVX512_CFLAGS)
+libvqcore_la_LIBADD += libvq_avx512.la
+endif
+
+VQ_EXT_LIBS = $(OPENBLAS_LIBS) $(LAPACKE_LIBS) $(FFTW_LIBS) $(PNG_LIBS) \
+  $(JPEG_LIBS) $(SNDFILE_LIBS) $(ZLIB_LIBS) -lm
+
+lib_LTLIBRARIES += libvq.la
+libvq_la_SOURCES =
+libvq_la_LIBADD = libvqcore.la $(VQ_EXT_LIBS)
+libvq_la_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS) -no-undefined \
+  -version-info $(VQ_LT_VERSION)
+
+vqincludedir = $(includedir)/vq
+vqinclude_HEADERS = \
+  libvq/include/vq/vq.h \
+  libvq/include/vq/common.h \
+  libvq/include/vq/array.h \
+  libvq/include/vq/safetensors.h \
+  libvq/include/vq/search.h \
+  libvq/include/vq/kmeans.h \
+  libvq/include/vq/codebook.h \
+  libvq/include/vq/image.h

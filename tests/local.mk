@@ -1,0 +1,48 @@
+# tests/: one program per module, linked against the convenience library
+# so they reach internal symbols; shell tests drive the tools.
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+  srcdir='$(srcdir)'; top_srcdir='$(top_srcdir)'; \
+  top_builddir='$(top_builddir)'; PYTHON3='$(PYTHON3)'; \
+  MAKE='$(MAKE)'; \
+  export srcdir top_srcdir top_builddir PYTHON3 MAKE;
+
+noinst_HEADERS = tests/testutil.h
+VQ_TEST_LDADD = libvqcore.la $(VQ_EXT_LIBS)
+VQ_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libvq
+
+VQ_C_TESTS = \
+  tests/test_common \
+  tests/test_npy \
+  tests/test_safetensors \
+  tests/test_search \
+  tests/test_kmeans \
+  tests/test_image
+check_PROGRAMS += $(VQ_C_TESTS)
+TESTS += $(VQ_C_TESTS) \
+  tests/test_cli.sh \
+  tests/test_python.sh \
+  tests/test_example.sh
+
+tests_test_common_SOURCES = tests/test_common.c
+tests_test_common_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_common_LDADD = $(VQ_TEST_LDADD)
+tests_test_npy_SOURCES = tests/test_npy.c
+tests_test_npy_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_npy_LDADD = $(VQ_TEST_LDADD)
+tests_test_safetensors_SOURCES = tests/test_safetensors.c
+tests_test_safetensors_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_safetensors_LDADD = $(VQ_TEST_LDADD)
+tests_test_search_SOURCES = tests/test_search.c
+tests_test_search_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_search_LDADD = $(VQ_TEST_LDADD)
+tests_test_kmeans_SOURCES = tests/test_kmeans.c
+tests_test_kmeans_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_kmeans_LDADD = $(VQ_TEST_LDADD)
+tests_test_image_SOURCES = tests/test_image.c
+tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_image_LDADD = $(VQ_TEST_LDADD)
+
+EXTRA_DIST += tests/test_cli.sh tests/test_python.sh tests/test_example.sh \
+  tests/data

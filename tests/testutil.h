@@ -1,0 +1,54 @@
+/* Minimal test harness shared by the C tests. */
+#ifndef VQ_TESTUTIL_H
+#define VQ_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int vq_test_failures;
+
+#define CHECK(cond)                                                      \
+  do {                                                                   \
+    if (!(cond)) {                                                       \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+              #cond);                                                    \
+      vq_test_failures++;                                                \
+    }                                                                    \
+  } while (0)
+
+#define CHECK_EQ_INT(a, b)                                               \
+  do {                                                                   \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                \
+    if (va_ != vb_) {                                                    \
+      fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, \
+              __LINE__, #a, #b, va_, vb_);                               \
+      vq_test_failures++;                                                \
+    }                                                                    \
+  } while (0)
+
+/* Seed from VQ_TEST_SEED when set, else the fixed default; printed so a
+ * failure can be replayed. */
+static unsigned long long vq_test_seed(unsigned long long dflt) {
+  const char *s = getenv("VQ_TEST_SEED");
+  unsigned long long v = s ? strtoull(s, NULL, 0) : dflt;
+  fprintf(stderr, "seed %llu (set VQ_TEST_SEED to override)\n", v);
+  return v;
+}
+
+/* Path of a file under $srcdir (for make distcheck). */
+static const char *vq_test_srcpath(char *buf, size_t size, const char *rel) {
+  const char *s = getenv("srcdir");
+  snprintf(buf, size, "%s/%s", s ? s : ".", rel);
+  return buf;
+}
+
+static int vq_test_finish(const char *name) {
+  if (vq_test_failures) {
+    fprintf(stderr, "%s: %d check(s) failed\n", name, vq_test_failures);
+    return 1;
+  }
+  fprintf(stderr, "%s: all checks passed\n", name);
+  return 0;
+}
+
+#endif
