@@ -1,2 +1,221 @@
-/* placeholder: being written */
-typedef int vq_placeholder_;
+/* Helpers shared by the command-line tools. */
+#include "config.h"
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+
+int cli_exit_code(int err) {
+  switch (err) {
+    case VQ_OK: return VQ_EXIT_OK;
+    case VQ_ERR_IO:
+    case VQ_ERR_NOMEM: return VQ_EXIT_IO;
+    case VQ_ERR_ABI: return VQ_EXIT_USAGE;
+    default: return VQ_EXIT_DATA;
+  }
+}
+
+void cli_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", prog);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int cli_fail(const char *prog, int err, const vq_diag *diag,
+             const char *what) {
+  if (diag && diag->msg[0]) cli_error(prog, "%s", diag->msg);
+  else cli_error(prog, "%s: %s", what, vq_strerror(err));
+  return cli_exit_code(err);
+}
+
+int cli_parse_u64(const char *prog, const char *opt, const char *text,
+                  uint64_t lo, uint64_t hi, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+  errno = 0;
+  if (!text || !*text || *text == '-') goto bad;
+  v = strtoull(text, &end, 10);
+  if (errno || *end || v < lo || v > hi) goto bad;
+  *out = v;
+  return 0;
+bad:
+  cli_error(prog, "%s: expected a whole number in [%llu, %llu], got '%s'",
+            opt, (unsigned long long)lo, (unsigned long long)hi,
+            text ? text : "");
+  return -1;
+}
+
+int cli_parse_int(const char *prog, const char *opt, const char *text,
+                  int lo, int hi, int *out) {
+  char *end;
+  long v;
+  errno = 0;
+  if (!text || !*text) goto bad;
+  v = strtol(text, &end, 10);
+  if (errno || *end || v < lo || v > hi) goto bad;
+  *out = (int)v;
+  return 0;
+bad:
+  cli_error(prog, "%s: expected a whole number in [%d, %d], got '%s'", opt,
+            lo, hi, text ? text : "");
+  return -1;
+}
+
+int cli_parse_double(const char *prog, const char *opt, const char *text,
+                     double lo, double hi, double *out) {
+  char *end;
+  double v;
+  errno = 0;
+  if (!text || !*text) goto bad;
+  v = strtod(text, &end);
+  if (errno || *end || !isfinite(v) || v < lo || v > hi) goto bad;
+  *out = v;
+  return 0;
+bad:
+  cli_error(prog, "%s: expected a number in [%g, %g], got '%s'", opt, lo, hi,
+            text ? text : "");
+  return -1;
+}
+
+int cli_show_progress(int quiet, int verbose) {
+  if (quiet) return 0;
+  return verbose > 0 || isatty(STDERR_FILENO);
+}
+
+int cli_sniff(const char *path) {
+  unsigned char b[16];
+  struct stat st;
+  size_t got;
+  FILE *f;
+  if (stat(path, &st) != 0) return -1;
+  if (S_ISDIR(st.st_mode)) return CLI_KIND_DIR;
+  f = fopen(path, "rb");
+  if (!f) return -1;
+  got = fread(b, 1, sizeof b, f);
+  fclose(f);
+  if (got >= 6 && memcmp(b, "\x93NUMPY", 6) == 0) return CLI_KIND_NPY;
+  if (got >= 8 && memcmp(b, "\x89PNG", 4) == 0) return CLI_KIND_IMAGE;
+  if (got >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+    return CLI_KIND_IMAGE;
+  if (got >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6'))
+    return CLI_KIND_IMAGE;
+  if (got >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
+    return CLI_KIND_SAFETENSORS;
+  return CLI_KIND_UNKNOWN;
+}
+
+static int has_image_ext(const char *name) {
+  static const char *ext[] = {".png", ".jpg", ".jpeg", ".ppm", ".pgm",
+                              ".PNG", ".JPG", ".JPEG", ".PPM", ".PGM"};
+  size_t n = strlen(name), i;
+  for (i = 0; i < sizeof ext / sizeof *ext; i++) {
+    size_t m = strlen(ext[i]);
+    if (n > m && strcmp(name + n - m, ext[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push(char ***list, int *n, int *cap, char *s) {
+  if (!s) return -1;
+  if (*n == *cap) {
+    int nc = *cap ? *cap * 2 : 16;
+    char **nl = realloc(*list, (size_t)nc * sizeof *nl);
+    if (!nl) {
+      free(s);
+      return -1;
+    }
+    *list = nl, *cap = nc;
+  }
+  (*list)[(*n)++] = s;
+  return 0;
+}
+
+static char *join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *s = malloc(a + b + 2);
+  if (s) {
+    memcpy(s, dir, a);
+    s[a] = '/';
+    memcpy(s + a + 1, name, b + 1);
+  }
+  return s;
+}
+
+static int expand_dir(const char *prog, const char *dir, char ***list,
+                      int *n, int *cap) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int first = *n;
+  if (!d) {
+    cli_error(prog, "%s: cannot open folder: %s", dir, strerror(errno));
+    return VQ_EXIT_IO;
+  }
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || !has_image_ext(e->d_name)) continue;
+    if (push(list, n, cap, join(dir, e->d_name))) {
+      closedir(d);
+      cli_error(prog, "out of memory");
+      return VQ_EXIT_IO;
+    }
+  }
+  closedir(d);
+  if (*n == first) {
+    cli_error(prog, "%s: folder holds no PNG, JPEG, PPM or PGM images", dir);
+    return VQ_EXIT_DATA;
+  }
+  qsort(*list + first, (size_t)(*n - first), sizeof **list, cmp_str);
+  return 0;
+}
+
+int cli_expand_images(const char *prog, char **in, int nin, char ***out,
+                      int *nout) {
+  char **list = NULL;
+  int n = 0, cap = 0, i, rc;
+  for (i = 0; i < nin; i++) {
+    if (cli_sniff(in[i]) == CLI_KIND_DIR) {
+      if ((rc = expand_dir(prog, in[i], &list, &n, &cap)) != 0) goto fail;
+    } else if (push(&list, &n, &cap, strdup(in[i]))) {
+      cli_error(prog, "out of memory");
+      rc = VQ_EXIT_IO;
+      goto fail;
+    }
+  }
+  *out = list, *nout = n;
+  return 0;
+fail:
+  cli_free_list(list, n);
+  return rc;
+}
+
+void cli_free_list(char **list, int n) {
+  int i;
+  for (i = 0; i < n; i++) free(list[i]);
+  free(list);
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c < 0x20) fprintf(f, "\\u%04x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+void cli_print_version(const char *prog) {
+  printf("%s (libvq) %s\n", prog, vq_version_string());
+}

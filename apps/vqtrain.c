@@ -1,1 +1,401 @@
-int main(void) { return 0; }
+/* vqtrain: trains codebooks from .npy vectors or image patches. */
+#include "config.h"
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "vqtrain";
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
+"       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
+"\n"
+"Trains a k-means codebook. DATA.npy holds float vectors [N, D] (more\n"
+"dimensions are flattened to [N, last]); images (PNG, JPEG, PPM, PGM, or\n"
+"folders of them) are cut into P x P patches.\n"
+"\n"
+"Options:\n"
+"  -k K                    number of centroids (required)\n"
+"  -o FILE                 output codebook (.safetensors, required)\n"
+"  --iters N               Lloyd iterations (default 25)\n"
+"  --init kmeans++|random  initialisation (default kmeans++)\n"
+"  --nredo R               restarts, keeping the lowest MSE (default 1)\n"
+"  --tol X                 stop when the relative MSE gain is below X\n"
+"  --seed S                random seed (default 1234)\n"
+"  --threads T             threads (default: all cores)\n"
+"  --max-per-centroid P    train on at most K*P random vectors\n"
+"  --spherical             cosine k-means (unit-norm centroids)\n"
+"  --weights W.npy         per-vector weights [N]\n"
+"  --patch P               image patch size (required for images)\n"
+"  --stride S              step between patches (default P)\n"
+"  --rgb                   RGB patches (default: luma)\n"
+"  --mean-removed          subtract each patch's mean\n"
+"  --kernel NAME           search kernel: auto, c, avx2, avx512\n"
+"  --json                  print final statistics as JSON on stdout\n"
+"  -q, --quiet             no progress or summary\n"
+"  -v, --verbose           progress even when stderr is not a terminal\n"
+"  -h, --help              this help\n"
+"  --version               print the version\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+typedef struct opts {
+  vq_kmeans_params km;
+  vq_patch_params patch;
+  int use_patches, json, quiet, verbose;
+  const char *out, *weights;
+  char **inputs;
+  int ninputs;
+} opts;
+
+enum {
+  OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
+  OPT_MAXPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
+  OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION
+};
+
+static const struct option long_opts[] = {
+  {"iters", required_argument, 0, OPT_ITERS},
+  {"init", required_argument, 0, OPT_INIT},
+  {"nredo", required_argument, 0, OPT_NREDO},
+  {"tol", required_argument, 0, OPT_TOL},
+  {"seed", required_argument, 0, OPT_SEED},
+  {"threads", required_argument, 0, OPT_THREADS},
+  {"max-per-centroid", required_argument, 0, OPT_MAXPC},
+  {"spherical", no_argument, 0, OPT_SPHERICAL},
+  {"weights", required_argument, 0, OPT_WEIGHTS},
+  {"patch", required_argument, 0, OPT_PATCH},
+  {"stride", required_argument, 0, OPT_STRIDE},
+  {"rgb", no_argument, 0, OPT_RGB},
+  {"mean-removed", no_argument, 0, OPT_MEANREM},
+  {"kernel", required_argument, 0, OPT_KERNEL},
+  {"json", no_argument, 0, OPT_JSON},
+  {"quiet", no_argument, 0, 'q'},
+  {"verbose", no_argument, 0, 'v'},
+  {"help", no_argument, 0, 'h'},
+  {"version", no_argument, 0, OPT_VERSION},
+  {0, 0, 0, 0}
+};
+
+static int parse_kernel(const char *s, vq_kernel *k) {
+  if (!strcmp(s, "auto")) *k = VQ_KERNEL_AUTO;
+  else if (!strcmp(s, "c")) *k = VQ_KERNEL_C;
+  else if (!strcmp(s, "avx2")) *k = VQ_KERNEL_AVX2;
+  else if (!strcmp(s, "avx512")) *k = VQ_KERNEL_AVX512;
+  else return -1;
+  return 0;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_one(opts *o, int c, const char *arg) {
+  uint64_t u;
+  switch (c) {
+    case 'k':
+      if (cli_parse_u64(prog, "-k", arg, 1, INT32_MAX, &u)) return 1;
+      o->km.k = (size_t)u;
+      return -1;
+    case 'o': o->out = arg; return -1;
+    case OPT_ITERS:
+      return cli_parse_int(prog, "--iters", arg, 0, 1000000, &o->km.iters)
+                 ? 1 : -1;
+    case OPT_INIT:
+      if (!strcmp(arg, "kmeans++")) o->km.init = VQ_INIT_KMEANSPP;
+      else if (!strcmp(arg, "random")) o->km.init = VQ_INIT_RANDOM;
+      else {
+        cli_error(prog, "--init: expected kmeans++ or random, got '%s'", arg);
+        return 1;
+      }
+      return -1;
+    case OPT_NREDO:
+      return cli_parse_int(prog, "--nredo", arg, 1, 1000, &o->km.nredo)
+                 ? 1 : -1;
+    case OPT_TOL:
+      return cli_parse_double(prog, "--tol", arg, 0.0, 0.999, &o->km.tol)
+                 ? 1 : -1;
+    case OPT_SEED:
+      if (cli_parse_u64(prog, "--seed", arg, 0, UINT64_MAX, &u)) return 1;
+      o->km.seed = u;
+      return -1;
+    case OPT_THREADS:
+      return cli_parse_int(prog, "--threads", arg, 1, 1024,
+                           &o->km.nthreads) ? 1 : -1;
+    case OPT_MAXPC:
+      if (cli_parse_u64(prog, "--max-per-centroid", arg, 1, 1u << 30, &u))
+        return 1;
+      o->km.max_per_centroid = (size_t)u;
+      return -1;
+    case OPT_SPHERICAL: o->km.spherical = 1; return -1;
+    case OPT_WEIGHTS: o->weights = arg; return -1;
+    case OPT_PATCH:
+      o->use_patches = 1;
+      return cli_parse_int(prog, "--patch", arg, 1, 256, &o->patch.patch)
+                 ? 1 : -1;
+    case OPT_STRIDE:
+      return cli_parse_int(prog, "--stride", arg, 1, 4096, &o->patch.stride)
+                 ? 1 : -1;
+    case OPT_RGB: o->patch.color = VQ_PATCH_RGB; return -1;
+    case OPT_MEANREM: o->patch.mean_removed = 1; return -1;
+    case OPT_KERNEL:
+      if (parse_kernel(arg, &o->km.kernel) == 0) return -1;
+      cli_error(prog, "--kernel: expected auto, c, avx2 or avx512");
+      return 1;
+    case OPT_JSON: o->json = 1; return -1;
+    case 'q': o->quiet = 1; return -1;
+    case 'v': o->verbose++; return -1;
+    case 'h': usage(stdout); return 0;
+    case OPT_VERSION: cli_print_version(prog); return 0;
+    default:
+      fprintf(stderr, "Try 'vqtrain --help'.\n");
+      return 1;
+  }
+}
+
+static int parse_args(opts *o, int argc, char **argv) {
+  int c, rc;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "k:o:qvh", long_opts, NULL)) != -1)
+    if ((rc = parse_one(o, c, optarg)) >= 0) return rc;
+  o->inputs = argv + optind;
+  o->ninputs = argc - optind;
+  if (!o->km.k) return cli_error(prog, "-k is required"), 1;
+  if (!o->out) return cli_error(prog, "-o is required"), 1;
+  if (o->ninputs < 1) return cli_error(prog, "no input given"), 1;
+  if (!o->use_patches && o->ninputs > 1)
+    return cli_error(prog, "several inputs need --patch (images)"), 1;
+  return -1;
+}
+
+/* Training data: vectors [n, d] owned here or by an array. */
+typedef struct data {
+  vq_array *arr;
+  float *own;
+  const float *x;
+  size_t n, d;
+} data;
+
+static int load_npy(data *dt, const char *path) {
+  vq_diag diag = {{0}};
+  int rc = vq_npy_read(&dt->arr, path, VQ_DTYPE_F32, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  if (dt->arr->ndim < 1 || dt->arr->count == 0) {
+    cli_error(prog, "%s: expected vectors [N, D], found %s", path,
+              dt->arr->ndim < 1 ? "a scalar" : "an empty array");
+    return VQ_EXIT_DATA;
+  }
+  dt->d = dt->arr->ndim == 1 ? 1 : (size_t)dt->arr->shape[dt->arr->ndim - 1];
+  dt->n = (size_t)(dt->arr->count / dt->d);
+  dt->x = dt->arr->data;
+  return 0;
+}
+
+/* Reads one image's patches into dt->own (grown as needed). */
+static int add_image(data *dt, const char *path, const vq_patch_params *pp,
+                     size_t *cap) {
+  vq_diag diag = {{0}};
+  vq_image *img;
+  size_t cnt, dim;
+  int rc = vq_image_read(&img, path, 0, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  rc = vq_image_patch_count(img, pp, &cnt, &dim);
+  if (rc == 0 && dt->d && dim != dt->d) rc = VQ_ERR_INVALID_ARG;
+  if (rc == 0 && cnt > (SIZE_MAX / sizeof(float)) / dim - dt->n)
+    rc = VQ_ERR_LIMIT;
+  if (rc == 0 && (dt->n + cnt) * dim > *cap) {
+    size_t nc = (dt->n + cnt) * dim * 2;
+    float *p = realloc(dt->own, nc * sizeof(float));
+    if (!p) rc = VQ_ERR_NOMEM;
+    else dt->own = p, *cap = nc;
+  }
+  if (rc == 0) rc = vq_image_patches(dt->own + dt->n * dim, img, pp);
+  vq_image_destroy(img);
+  if (rc < 0) return cli_fail(prog, rc, NULL, path);
+  dt->n += cnt, dt->d = dim;
+  return 0;
+}
+
+static int load_images(data *dt, char **in, int nin,
+                       const vq_patch_params *pp) {
+  char **files;
+  int nf, i, rc;
+  size_t cap = 0;
+  if ((rc = cli_expand_images(prog, in, nin, &files, &nf)) != 0) return rc;
+  for (i = 0; i < nf && rc == 0; i++) {
+    int kind = cli_sniff(files[i]);
+    if (kind == CLI_KIND_IMAGE) rc = add_image(dt, files[i], pp, &cap);
+    else {
+      cli_error(prog, "%s: %s", files[i], kind < 0 ? "cannot read file"
+                : "not a PNG, JPEG, PPM or PGM image");
+      rc = kind < 0 ? VQ_EXIT_IO : VQ_EXIT_DATA;
+    }
+  }
+  cli_free_list(files, nf);
+  if (rc == 0 && dt->n == 0) {
+    cli_error(prog, "the images are smaller than one %d x %d patch",
+              pp->patch, pp->patch);
+    rc = VQ_EXIT_DATA;
+  }
+  dt->x = dt->own;
+  return rc;
+}
+
+static int load_weights(vq_array **w, const char *path, size_t n) {
+  vq_diag diag = {{0}};
+  int rc = vq_npy_read(w, path, VQ_DTYPE_F32, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  if ((*w)->count != n) {
+    cli_error(prog, "%s: %llu weights for %zu vectors", path,
+              (unsigned long long)(*w)->count, n);
+    return VQ_EXIT_DATA;
+  }
+  return 0;
+}
+
+static int progress(const vq_progress *p, void *user) {
+  (void)user;
+  if (p->nredo > 1) fprintf(stderr, "\rrun %d/%d ", p->redo, p->nredo);
+  else fputc('\r', stderr);
+  fprintf(stderr, "iter %d/%d  mse %.6g  used %.1f%%  perplexity %.1f  "
+          "%.2f s   ", p->iter, p->iters, p->mse, 100.0 * p->utilization,
+          p->perplexity, p->seconds);
+  if (p->iter == p->iters) fputc('\n', stderr);
+  return 0;
+}
+
+static int set_meta(vq_codebook *cb, const char *key, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int set_meta(vq_codebook *cb, const char *key, const char *fmt, ...) {
+  char buf[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return vq_codebook_set_meta(cb, key, buf);
+}
+
+static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
+                    const vq_kmeans_stats *st) {
+  const vq_kmeans_params *p = &o->km;
+  int rc = 0;
+  rc |= set_meta(cb, "kmeans.k", "%zu", p->k);
+  rc |= set_meta(cb, "kmeans.iters", "%d", p->iters);
+  rc |= set_meta(cb, "kmeans.init", "%s",
+                 p->init == VQ_INIT_RANDOM ? "random" : "kmeans++");
+  rc |= set_meta(cb, "kmeans.seed", "%llu", (unsigned long long)p->seed);
+  rc |= set_meta(cb, "kmeans.nredo", "%d", p->nredo);
+  rc |= set_meta(cb, "kmeans.tol", "%.17g", p->tol);
+  rc |= set_meta(cb, "kmeans.max_per_centroid", "%zu", p->max_per_centroid);
+  rc |= set_meta(cb, "kmeans.spherical", "%d", p->spherical);
+  rc |= set_meta(cb, "kmeans.weighted", "%d", o->weights != NULL);
+  rc |= set_meta(cb, "train.n", "%zu", dt->n);
+  rc |= set_meta(cb, "train.mse", "%.17g", st->mse);
+  rc |= set_meta(cb, "train.utilization", "%.17g", st->utilization);
+  rc |= set_meta(cb, "train.perplexity", "%.17g", st->perplexity);
+  rc |= set_meta(cb, "train.iterations", "%d", st->iterations);
+  if (o->use_patches) {
+    rc |= set_meta(cb, "patch.size", "%d", o->patch.patch);
+    rc |= set_meta(cb, "patch.stride", "%d",
+                   o->patch.stride ? o->patch.stride : o->patch.patch);
+    rc |= set_meta(cb, "patch.color", "%s",
+                   o->patch.color == VQ_PATCH_RGB ? "rgb" : "luma");
+    rc |= set_meta(cb, "patch.mean_removed", "%d", o->patch.mean_removed);
+  }
+  return rc ? VQ_ERR_NOMEM : VQ_OK;
+}
+
+static void report(const opts *o, const data *dt, const vq_kmeans_stats *s) {
+  if (o->json) {
+    printf("{\"k\": %zu, \"d\": %zu, \"n\": %zu, \"n_train\": %zu, "
+           "\"mse\": %.10g, \"utilization\": %.6f, \"perplexity\": %.4f, "
+           "\"seconds\": %.4f, \"iterations\": %d, \"best_redo\": %d, "
+           "\"empty_reseeds\": %zu, \"output\": ",
+           o->km.k, dt->d, dt->n, s->n_train, s->mse, s->utilization,
+           s->perplexity, s->seconds, s->iterations, s->best_redo,
+           s->empty_reseeds);
+    cli_json_string(stdout, o->out);
+    printf("}\n");
+  } else if (!o->quiet) {
+    printf("%s: %zu centroids x %zu dims from %zu vectors\n", o->out,
+           o->km.k, dt->d, dt->n);
+    printf("  mse %.6g", s->mse);
+    if (o->use_patches && s->mse > 0)
+      printf(" (PSNR %.2f dB)", 10.0 * log10(255.0 * 255.0 / s->mse));
+    printf(", utilization %.1f%%, perplexity %.1f, %d iterations, %.2f s\n",
+           100.0 * s->utilization, s->perplexity, s->iterations, s->seconds);
+  }
+}
+
+static int train_and_save(opts *o, const data *dt, const float *w) {
+  vq_diag diag = {{0}};
+  vq_kmeans_stats st;
+  vq_codebook *cb;
+  int rc = vq_codebook_create(&cb, "kmeans", o->km.k, dt->d);
+  if (rc < 0) return cli_fail(prog, rc, NULL, "codebook");
+  if (cli_show_progress(o->quiet || o->json, o->verbose))
+    o->km.progress = progress;
+  rc = vq_kmeans_train(vq_codebook_data(cb), &st, &o->km, dt->x, dt->n,
+                       dt->d, w, &diag);
+  if (rc == 0) rc = add_meta(cb, o, dt, &st);
+  if (rc == 0) rc = vq_codebook_save(cb, o->out, &diag);
+  vq_codebook_destroy(cb);
+  if (rc < 0) return cli_fail(prog, rc, &diag, "k-means");
+  report(o, dt, &st);
+  if (st.utilization < 1.0 && !o->quiet && !o->json)
+    fprintf(stderr, "%s: warning: %.1f%% of centroids are unused (fewer "
+            "distinct vectors than k?)\n", prog, 100.0 * (1 - st.utilization));
+  return 0;
+}
+
+static int cmd_kmeans(int argc, char **argv) {
+  opts o;
+  data dt;
+  vq_array *w = NULL;
+  int rc;
+  memset(&o, 0, sizeof o);
+  memset(&dt, 0, sizeof dt);
+  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
+    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.use_patches) {
+    rc = load_images(&dt, o.inputs, o.ninputs, &o.patch);
+  } else {
+    int kind = cli_sniff(o.inputs[0]);
+    if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
+      cli_error(prog, "%s: images need --patch P", o.inputs[0]);
+      rc = VQ_EXIT_USAGE;
+    } else {
+      rc = load_npy(&dt, o.inputs[0]);
+    }
+  }
+  if (rc == 0 && o.weights) rc = load_weights(&w, o.weights, dt.n);
+  if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL);
+  vq_array_destroy(w);
+  vq_array_destroy(dt.arr);
+  free(dt.own);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    cli_print_version(prog);
+    return 0;
+  }
+  if (!strcmp(argv[1], "kmeans")) return cmd_kmeans(argc - 1, argv + 1);
+  cli_error(prog, "unknown command '%s' (try 'vqtrain --help')", argv[1]);
+  return VQ_EXIT_USAGE;
+}

@@ -1,2 +1,590 @@
-/* placeholder: being written */
-typedef int vq_placeholder_;
+/* k-means: k-means++ or random init, Lloyd iterations, deterministic for
+ * any thread count.
+ *
+ * Determinism: assignment results depend only on each vector and the
+ * codebook (see search.c). Sums are formed per cluster over its members in
+ * index order (a counting sort gives that order), in double, and totals
+ * over fixed-size chunks are added in chunk order. No result depends on
+ * how work was split between threads. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "vq/kmeans.h"
+#include "dsp/dist.h"
+
+#define SUM_CHUNK 4096
+
+int vq_kmeans_params_init_(vq_kmeans_params *p, uint32_t abi,
+                           uint32_t size) {
+  if (!p) return VQ_ERR_INVALID_ARG;
+  if (abi != VQ_ABI_VERSION || size != sizeof(*p)) return VQ_ERR_ABI;
+  memset(p, 0, sizeof *p);
+  p->abi_ = abi;
+  p->size_ = size;
+  p->iters = 25;
+  p->init = VQ_INIT_KMEANSPP;
+  p->seed = 1234;
+  p->nredo = 1;
+  return VQ_OK;
+}
+
+int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
+                           vq_diag *diag) {
+  size_t nt;
+  if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
+    return vq_diag_set(diag, VQ_ERR_ABI,
+                       "k-means parameters not set up by "
+                       "vq_kmeans_params_init()");
+  if (d == 0)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "dimension d is 0");
+  if (p->k == 0)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "k must be at least 1");
+  if (p->k > INT32_MAX)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG,
+                       "k = %zu exceeds the limit of %d", p->k, INT32_MAX);
+  if (n < p->k)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG,
+                       "k = %zu is larger than the number of vectors (%zu)",
+                       p->k, n);
+  if (p->iters < 0 || p->iters > 1000000)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "iterations %d out of "
+                       "range 0..1000000", p->iters);
+  if (p->nredo < 1 || p->nredo > 1000)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "nredo %d out of range "
+                       "1..1000", p->nredo);
+  if (p->init != VQ_INIT_KMEANSPP && p->init != VQ_INIT_RANDOM)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown init method %d",
+                       (int)p->init);
+  if (!(p->tol >= 0.0 && p->tol < 1.0))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "tolerance must be in "
+                       "[0, 1)");
+  if (p->max_per_centroid && vq_mul_size(p->k, p->max_per_centroid, &nt))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "max_per_centroid too "
+                       "large");
+  if (!vq_dist_select(p->kernel))
+    return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the requested search "
+                       "kernel is not available on this CPU or build");
+  return VQ_OK;
+}
+
+/* Working state of one training run. */
+typedef struct km {
+  const vq_kmeans_params *p;
+  const float *x;        /* training vectors (n x d) */
+  const float *w;        /* weights or NULL */
+  size_t n, d, k;
+  int nt;
+  float *c;              /* centroids, k x d */
+  int32_t *idx;          /* assignment, n */
+  float *dist;           /* squared distance to assigned centroid, n */
+  size_t *order;         /* vectors sorted by cluster, n */
+  size_t *start;         /* cluster c's members: order[start[c]..start[c+1]) */
+  double *wsum;          /* weight per cluster, k */
+  double *sse_c;         /* squared error per cluster, k */
+  float *xnorm;          /* squared norms of the vectors, n */
+  vq_index *ix;
+  const vq_dist_impl *impl;
+  size_t reseeds;
+  int exact_sse;         /* final statistics: exact errors */
+} km;
+
+static double weight(const km *s, size_t i) { return s->w ? s->w[i] : 1.0; }
+
+static int check_finite(const float *v, size_t count, int nt) {
+  long c, nchunks = (long)((count + SUM_CHUNK - 1) / SUM_CHUNK);
+  int bad = 0;
+#pragma omp parallel for reduction(| : bad) num_threads(nt)
+  for (c = 0; c < nchunks; c++) {
+    size_t i = (size_t)c * SUM_CHUNK, e = VQ_MIN(count, i + SUM_CHUNK);
+    for (; i < e; i++) bad |= !isfinite(v[i]);
+  }
+  return bad;
+}
+
+/* ---- initialisation ---------------------------------------------------- */
+
+static void init_random(km *s, vq_rng *rng) {
+  size_t *perm = s->order, i;
+  for (i = 0; i < s->n; i++) perm[i] = i;
+  for (i = 0; i < s->k; i++) {
+    size_t j = i + (size_t)vq_rng_below(rng, s->n - i), t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+    memcpy(s->c + i * s->d, s->x + perm[i] * s->d, s->d * sizeof(float));
+  }
+}
+
+/* Index of the vector where the prefix sum of mass first exceeds r. */
+static size_t pick_by_mass(const double *prefix, size_t n, double r) {
+  size_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (prefix[mid] > r) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/* prefix[i] = sum of w_j * pot[j] for j <= i, formed per chunk and then
+ * offset in chunk order (same bits for any thread count). */
+static double mass_prefix(const km *s, double *prefix, const float *pot,
+                          double *part) {
+  long c, nchunks = (long)((s->n + SUM_CHUNK - 1) / SUM_CHUNK);
+  double off = 0.0;
+#pragma omp parallel for num_threads(s->nt)
+  for (c = 0; c < nchunks; c++) {
+    size_t i = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i + SUM_CHUNK);
+    double t = 0.0;
+    for (; i < e; i++) prefix[i] = (t += weight(s, i) * pot[i]);
+    part[c] = t;
+  }
+  for (c = 0; c < nchunks; c++) {
+    size_t i = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i + SUM_CHUNK);
+    double t = part[c];
+    if (c) for (; i < e; i++) prefix[i] += off;
+    off += t;
+  }
+  return off;
+}
+
+/* Greedy k-means++ (as scikit-learn): at each step draw 2 + ln k
+ * candidates in proportion to w * D^2 and keep the one that lowers the
+ * potential most. */
+typedef struct kpp {
+  float *pot;        /* D^2 to the nearest chosen centre, n */
+  double *prefix;    /* n */
+  float *cd;         /* candidate distances, n x trials */
+  float *cand;       /* candidate vectors, trials x d */
+  double *part;      /* per-chunk sums, nchunks x trials */
+  size_t trials;
+} kpp;
+
+/* Candidate distances through ||x||^2 + ||c||^2 - 2 x.c (the dot products
+ * are the costly part and run at matrix-product speed), clamped at 0. */
+static void kpp_candidate_dists(km *s, kpp *t, size_t m) {
+  long c, nchunks = (long)((s->n + SUM_CHUNK - 1) / SUM_CHUNK);
+  float cn[32];
+  size_t l;
+  for (l = 0; l < m; l++) cn[l] = vq_dist_norm2(t->cand + l * s->d, s->d);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->nt)
+  for (c = 0; c < nchunks; c++) {
+    size_t i0 = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i0 + SUM_CHUNK), i, q;
+    s->impl->dots(t->cd + i0 * m, s->x + i0 * s->d, e - i0, s->d, t->cand,
+                  m);
+    for (i = i0; i < e; i++)
+      for (q = 0; q < m; q++) {
+        float v = s->xnorm[i] + cn[q] - 2.0f * t->cd[i * m + q];
+        t->cd[i * m + q] = v > 0.0f ? v : 0.0f;
+      }
+    for (q = 0; q < m; q++) {
+      double sum = 0.0;
+      for (i = i0; i < e; i++) {
+        float v = t->cd[i * m + q];
+        sum += weight(s, i) * (v < t->pot[i] ? v : t->pot[i]);
+      }
+      t->part[(size_t)c * m + q] = sum;
+    }
+  }
+}
+
+static void kpp_step(km *s, kpp *t, vq_rng *rng, size_t ci, double total) {
+  size_t nchunks = (s->n + SUM_CHUNK - 1) / SUM_CHUNK, m = t->trials;
+  size_t l, best = 0, c, i;
+  double best_pot = INFINITY;
+  for (l = 0; l < m; l++) {
+    size_t j = pick_by_mass(t->prefix, s->n, vq_rng_double(rng) * total);
+    memcpy(t->cand + l * s->d, s->x + j * s->d, s->d * sizeof(float));
+  }
+  kpp_candidate_dists(s, t, m);
+  for (l = 0; l < m; l++) {
+    double pot = 0.0;
+    for (c = 0; c < nchunks; c++) pot += t->part[c * m + l];
+    if (pot < best_pot) best_pot = pot, best = l;
+  }
+  memcpy(s->c + ci * s->d, t->cand + best * s->d, s->d * sizeof(float));
+  for (i = 0; i < s->n; i++) {
+    float v = t->cd[i * m + best];
+    if (v < t->pot[i]) t->pot[i] = v;
+  }
+}
+
+static int init_kmeanspp(km *s, vq_rng *rng) {
+  kpp t;
+  size_t nchunks = (s->n + SUM_CHUNK - 1) / SUM_CHUNK, ci, first;
+  int rc = VQ_OK;
+  t.trials = VQ_MIN(16, 2 + (size_t)log((double)s->k));
+  t.pot = vq_malloc_array(s->n, sizeof(float));
+  t.prefix = vq_malloc_array(s->n, sizeof(double));
+  t.cd = vq_malloc_array(s->n, t.trials * sizeof(float));
+  t.cand = vq_aligned_array(t.trials, s->d * sizeof(float));
+  t.part = vq_malloc_array(nchunks, t.trials * sizeof(double));
+  if (!t.pot || !t.prefix || !t.cd || !t.cand || !t.part) {
+    rc = VQ_ERR_NOMEM;
+    goto done;
+  }
+  for (ci = 0; ci < s->n; ci++) t.pot[ci] = 1.0f;
+  first = pick_by_mass(t.prefix, s->n,
+                       vq_rng_double(rng) * mass_prefix(s, t.prefix, t.pot,
+                                                        t.part));
+  memcpy(s->c, s->x + first * s->d, s->d * sizeof(float));
+  s->impl->l2sq_many(t.pot, s->x, s->n, s->d, s->c, 1);
+  for (ci = 1; ci < s->k; ci++) {
+    double total = mass_prefix(s, t.prefix, t.pot, t.part);
+    if (!(total > 0.0)) break; /* every vector sits on a centre */
+    kpp_step(s, &t, rng, ci, total);
+  }
+  /* Fewer distinct vectors than k: the rest are random duplicates. */
+  for (; ci < s->k; ci++)
+    memcpy(s->c + ci * s->d, s->x + vq_rng_below(rng, s->n) * s->d,
+           s->d * sizeof(float));
+done:
+  free(t.pot), free(t.prefix), free(t.cd), vq_free(t.cand), free(t.part);
+  return rc;
+}
+
+/* ---- Lloyd iterations --------------------------------------------------- */
+
+/* Groups vectors by cluster, in index order within each cluster. */
+static void sort_by_cluster(km *s) {
+  size_t i, c;
+  memset(s->start, 0, (s->k + 1) * sizeof(size_t));
+  for (i = 0; i < s->n; i++) s->start[s->idx[i] + 1]++;
+  for (c = 0; c < s->k; c++) s->start[c + 1] += s->start[c];
+  for (i = 0; i < s->n; i++) s->order[s->start[s->idx[i]]++] = i;
+  for (c = s->k; c > 0; c--) s->start[c] = s->start[c - 1];
+  s->start[0] = 0;
+}
+
+/* One cluster: its error (exact in double when s->exact_sse, else from
+ * the search distances), then the new centroid as the weighted mean in
+ * double. Empty clusters are left to reseed_empty(). */
+static void update_cluster(km *s, size_t c, double *acc) {
+  float *cc = s->c + c * s->d;
+  double ws = 0.0, sse = 0.0;
+  size_t m, j;
+  memset(acc, 0, s->d * sizeof(double));
+  for (m = s->start[c]; m < s->start[c + 1]; m++) {
+    size_t i = s->order[m];
+    const float *xi = s->x + i * s->d;
+    double wi = weight(s, i);
+    if (s->exact_sse) {
+      double e = 0.0;
+      for (j = 0; j < s->d; j++) {
+        double t = (double)xi[j] - (double)cc[j];
+        e += t * t;
+      }
+      sse += wi * e;
+    } else {
+      sse += wi * s->dist[i];
+    }
+    s->impl->axpy_f64(acc, xi, wi, s->d);
+    ws += wi;
+  }
+  s->wsum[c] = ws;
+  s->sse_c[c] = sse;
+  if (ws > 0.0) {
+    double inv = 1.0 / ws, nrm = 0.0;
+    for (j = 0; j < s->d; j++) cc[j] = (float)(acc[j] * inv);
+    if (s->p->spherical) {
+      for (j = 0; j < s->d; j++) nrm += (double)cc[j] * cc[j];
+      if (nrm > 0.0)
+        for (j = 0, nrm = 1.0 / sqrt(nrm); j < s->d; j++)
+          cc[j] = (float)(cc[j] * nrm);
+    }
+  }
+}
+
+static int update_centroids(km *s) {
+  int fail = 0;
+  sort_by_cluster(s);
+#pragma omp parallel num_threads(s->nt)
+  {
+    double *acc = malloc(s->d * sizeof(double));
+    long c;
+    if (!acc) {
+#pragma omp atomic write
+      fail = 1;
+    }
+#pragma omp for schedule(dynamic, 8)
+    for (c = 0; c < (long)s->k; c++)
+      if (acc) update_cluster(s, (size_t)c, acc);
+    free(acc);
+  }
+  return fail ? VQ_ERR_NOMEM : VQ_OK;
+}
+
+typedef struct far_item {
+  float dist;
+  size_t i;
+} far_item;
+
+static int cmp_far(const void *a, const void *b) {
+  const far_item *x = a, *y = b;
+  if (x->dist != y->dist) return x->dist > y->dist ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Moves each empty centroid onto one of the vectors farthest from their
+ * centroid (largest distance first, lowest index on ties): a fixed rule,
+ * so re-seeding is deterministic. */
+static int reseed_empty(km *s) {
+  size_t c, e = 0, i, used = 0;
+  far_item *f;
+  for (c = 0; c < s->k; c++) e += s->wsum[c] == 0.0;
+  if (!e) return VQ_OK;
+  f = vq_malloc_array(s->n, sizeof *f);
+  if (!f) return VQ_ERR_NOMEM;
+  for (i = 0; i < s->n; i++) f[i].dist = s->dist[i], f[i].i = i;
+  qsort(f, s->n, sizeof *f, cmp_far);
+  for (c = 0; c < s->k && used < s->n; c++) {
+    if (s->wsum[c] != 0.0) continue;
+    memcpy(s->c + c * s->d, s->x + f[used++].i * s->d, s->d * sizeof(float));
+    s->reseeds++;
+  }
+  free(f);
+  return VQ_OK;
+}
+
+typedef struct usage {
+  double sse, wtotal, utilization, perplexity;
+} usage;
+
+static usage usage_stats(const km *s) {
+  usage u = {0.0, 0.0, 0.0, 1.0};
+  double h = 0.0;
+  size_t c, used = 0;
+  for (c = 0; c < s->k; c++) {
+    u.sse += s->sse_c[c];
+    u.wtotal += s->wsum[c];
+    used += s->wsum[c] > 0.0;
+  }
+  for (c = 0; c < s->k; c++) {
+    double q = s->wsum[c] / u.wtotal;
+    if (q > 0.0) h -= q * log(q);
+  }
+  u.utilization = (double)used / (double)s->k;
+  u.perplexity = exp(h);
+  return u;
+}
+
+static int assign(km *s) {
+  int rc = vq_index_update(s->ix, s->c);
+  if (rc < 0) return rc;
+  return vq_index_search_norms(s->ix, s->idx, s->dist, s->x, s->xnorm, s->n,
+                               s->nt);
+}
+
+/* Assigns and returns the total weighted squared error (chunk order). */
+static int assign_sse(km *s, double *sse) {
+  size_t i, nchunks = (s->n + SUM_CHUNK - 1) / SUM_CHUNK, c;
+  int rc = assign(s);
+  *sse = 0.0;
+  for (c = 0; c < nchunks && rc == VQ_OK; c++) {
+    double t = 0.0;
+    for (i = c * SUM_CHUNK; i < VQ_MIN(s->n, (c + 1) * SUM_CHUNK); i++)
+      t += weight(s, i) * s->dist[i];
+    *sse += t;
+  }
+  return rc;
+}
+
+/* Runs the iterations; on return s->c holds the final centroids. */
+static int lloyd(km *s, int redo, int *iters_run) {
+  const vq_kmeans_params *p = s->p;
+  double prev = INFINITY;
+  int it, rc;
+  for (it = 1; it <= p->iters; it++) {
+    double t0 = vq_now();
+    usage u;
+    if ((rc = assign(s)) < 0 || (rc = update_centroids(s)) < 0) return rc;
+    u = usage_stats(s);
+    if ((rc = reseed_empty(s)) < 0) return rc;
+    *iters_run = it;
+    if (p->progress) {
+      vq_progress pr;
+      memset(&pr, 0, sizeof pr);
+      pr.stage = "lloyd";
+      pr.iter = it, pr.iters = p->iters, pr.redo = redo, pr.nredo = p->nredo;
+      pr.mse = u.sse / (u.wtotal * (double)s->d);
+      pr.utilization = u.utilization;
+      pr.perplexity = u.perplexity;
+      pr.seconds = vq_now() - t0;
+      if (p->progress(&pr, p->progress_user)) return VQ_ERR_ABORTED;
+    }
+    if (p->tol > 0.0 && prev - u.sse <= p->tol * prev) break;
+    prev = u.sse;
+  }
+  return VQ_OK;
+}
+
+/* ---- driver ------------------------------------------------------------ */
+
+static void km_free(km *s) {
+  vq_free(s->c);
+  free(s->idx), free(s->dist), free(s->order), free(s->start);
+  free(s->wsum), free(s->sse_c), free(s->xnorm);
+  vq_index_destroy(s->ix);
+}
+
+static int km_alloc(km *s) {
+  s->c = vq_aligned_array(s->k, s->d * sizeof(float));
+  s->idx = vq_malloc_array(s->n, sizeof(int32_t));
+  s->dist = vq_malloc_array(s->n, sizeof(float));
+  s->order = vq_malloc_array(s->n, sizeof(size_t));
+  s->start = vq_malloc_array(s->k + 1, sizeof(size_t));
+  s->wsum = vq_malloc_array(s->k, sizeof(double));
+  s->sse_c = vq_malloc_array(s->k, sizeof(double));
+  s->xnorm = vq_malloc_array(s->n, sizeof(float));
+  s->impl = vq_dist_select(s->p->kernel);
+  if (!s->c || !s->idx || !s->dist || !s->order || !s->start || !s->wsum ||
+      !s->sse_c || !s->xnorm)
+    return VQ_ERR_NOMEM;
+  vq_norms(s->xnorm, s->x, s->n, s->d, s->nt);
+  return vq_index_create(&s->ix, s->c, s->k, s->d, s->p->kernel);
+}
+
+/* Copies the rows that training uses: a random subsample when capped,
+ * unit-normalised when spherical. Returns NULL when no copy is needed. */
+static int prepare_data(const vq_kmeans_params *p, const float *x,
+                        const float *w, size_t n, size_t d, float **xo,
+                        float **wo, size_t *no, vq_rng *rng) {
+  size_t cap = p->max_per_centroid ? p->k * p->max_per_centroid : n, i, j;
+  size_t m = VQ_MIN(n, cap);
+  size_t *perm = NULL;
+  *xo = NULL, *wo = NULL, *no = n;
+  if (m == n && !p->spherical) return VQ_OK;
+  if (m < n) {
+    perm = vq_malloc_array(n, sizeof(size_t));
+    if (!perm) return VQ_ERR_NOMEM;
+    for (i = 0; i < n; i++) perm[i] = i;
+    for (i = 0; i < m; i++) {
+      size_t r = i + (size_t)vq_rng_below(rng, n - i), t = perm[i];
+      perm[i] = perm[r], perm[r] = t;
+    }
+  }
+  *xo = vq_aligned_array(m, d * sizeof(float));
+  *wo = w ? vq_malloc_array(m, sizeof(float)) : NULL;
+  if (!*xo || (w && !*wo)) {
+    free(perm);
+    return VQ_ERR_NOMEM;
+  }
+  for (i = 0; i < m; i++) {
+    size_t src = perm ? perm[i] : i;
+    float *dst = *xo + i * d;
+    double nrm = 0.0;
+    memcpy(dst, x + src * d, d * sizeof(float));
+    if (w) (*wo)[i] = w[src];
+    if (!p->spherical) continue;
+    for (j = 0; j < d; j++) nrm += (double)dst[j] * dst[j];
+    if (nrm > 0.0)
+      for (j = 0, nrm = 1.0 / sqrt(nrm); j < d; j++)
+        dst[j] = (float)(dst[j] * nrm);
+  }
+  free(perm);
+  *no = m;
+  return VQ_OK;
+}
+
+/* Final statistics of centroids cent on the full data (s over it). */
+static int final_stats(km *s, vq_kmeans_stats *st) {
+  int rc;
+  usage u;
+  s->exact_sse = 1;
+  if ((rc = assign(s)) < 0 || (rc = update_centroids(s)) < 0) return rc;
+  u = usage_stats(s);
+  st->sse = u.sse;
+  st->mse = u.sse / (u.wtotal * (double)s->d);
+  st->utilization = u.utilization;
+  st->perplexity = u.perplexity;
+  return VQ_OK;
+}
+
+static int check_inputs(const vq_kmeans_params *p, const float *x, size_t n,
+                        size_t d, const float *w, int nt, vq_diag *diag) {
+  size_t i;
+  double tw = 0.0;
+  int rc = vq_kmeans_params_check(p, n, d, diag);
+  if (rc < 0) return rc;
+  if (!x) return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "no data");
+  if (n > SIZE_MAX / d || check_finite(x, n * d, nt))
+    return vq_diag_set(diag, VQ_ERR_NONFINITE,
+                       "training data contains NaN or infinity");
+  if (!w) return VQ_OK;
+  if (check_finite(w, n, nt))
+    return vq_diag_set(diag, VQ_ERR_NONFINITE,
+                       "sample weights contain NaN or infinity");
+  for (i = 0; i < n; i++) {
+    if (w[i] < 0.0f)
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG,
+                         "sample weight %zu is negative", i);
+    tw += w[i];
+  }
+  if (!(tw > 0.0))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "all sample weights are 0");
+  return VQ_OK;
+}
+
+int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
+                    const vq_kmeans_params *p, const float *x, size_t n,
+                    size_t d, const float *weights, vq_diag *diag) {
+  double t0 = vq_now(), best_sse = INFINITY;
+  vq_kmeans_stats st;
+  float *xs = NULL, *ws = NULL;
+  km s;
+  vq_rng rng;
+  int rc, r;
+  memset(&s, 0, sizeof s);
+  memset(&st, 0, sizeof st);
+  if (!centroids) return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "no output");
+  rc = check_inputs(p, x, n, d, weights, vq_threads(p ? p->nthreads : 0),
+                    diag);
+  if (rc < 0) return rc;
+  vq_rng_seed(&rng, p->seed);
+  s.p = p, s.d = d, s.k = p->k, s.nt = vq_threads(p->nthreads);
+  rc = prepare_data(p, x, weights, n, d, &xs, &ws, &s.n, &rng);
+  s.x = xs ? xs : x;
+  s.w = xs ? ws : weights;
+  if (rc < 0 || (rc = km_alloc(&s)) < 0) goto done;
+  for (r = 1; r <= p->nredo; r++) {
+    int iters = 0;
+    vq_rng run;
+    vq_rng_seed(&run, p->seed + 0x9e3779b97f4a7c15ULL * (uint64_t)r);
+    s.reseeds = 0;
+    if (p->init == VQ_INIT_RANDOM) init_random(&s, &run);
+    else if ((rc = init_kmeanspp(&s, &run)) < 0) goto done;
+    if ((rc = lloyd(&s, r, &iters)) < 0) goto done;
+    if (p->nredo > 1) {
+      double sse;
+      if ((rc = assign_sse(&s, &sse)) < 0) goto done;
+      if (!(sse >= best_sse)) best_sse = sse, st.best_redo = r;
+    } else {
+      st.best_redo = 1;
+    }
+    if (st.best_redo == r) {
+      memcpy(centroids, s.c, s.k * d * sizeof(float));
+      st.iterations = iters, st.empty_reseeds = s.reseeds;
+    }
+  }
+  st.n_train = s.n;
+  /* Statistics on all n input vectors, not just the training sample. */
+  if (xs) {
+    km_free(&s);
+    memset(&s, 0, sizeof s);
+    s.p = p, s.d = d, s.k = p->k, s.n = n, s.nt = vq_threads(p->nthreads);
+    s.x = x, s.w = weights;
+    if ((rc = km_alloc(&s)) < 0) goto done;
+  }
+  memcpy(s.c, centroids, s.k * d * sizeof(float));
+  if ((rc = final_stats(&s, &st)) < 0) goto done;
+  st.seconds = vq_now() - t0;
+  if (stats) *stats = st;
+done:
+  km_free(&s);
+  vq_free(xs);
+  free(ws);
+  if (rc < 0 && rc != VQ_ERR_ABORTED && diag && !diag->msg[0])
+    vq_diag_set(diag, rc, "k-means: %s", vq_strerror(rc));
+  return rc;
+}

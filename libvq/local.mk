@@ -2,7 +2,7 @@
 # library (libvqcore) that the tests link to reach internal symbols; the
 # installed libvq exports only the VQ_EXPORT symbols.
 noinst_LTLIBRARIES += libvqcore.la
-libvqcore_la_CPPFLAGS = $(AM_CPPFLAGS) -DVQ_BUILDING_LIBRARY
+libvqcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libvq -DVQ_BUILDING_LIBRARY
 libvqcore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(PNG_CFLAGS) \
   $(JPEG_CFLAGS) $(OPENBLAS_CFLAGS) $(FFTW_CFLAGS) $(SNDFILE_CFLAGS) \
   $(ZLIB_CFLAGS)

@@ -7,6 +7,12 @@
 
 static int vq_test_failures;
 
+#if defined(__GNUC__)
+#define VQ_TEST_UNUSED __attribute__((unused))
+#else
+#define VQ_TEST_UNUSED
+#endif
+
 #define CHECK(cond)                                                      \
   do {                                                                   \
     if (!(cond)) {                                                       \
@@ -28,7 +34,7 @@ static int vq_test_failures;
 
 /* Seed from VQ_TEST_SEED when set, else the fixed default; printed so a
  * failure can be replayed. */
-static unsigned long long vq_test_seed(unsigned long long dflt) {
+VQ_TEST_UNUSED static unsigned long long vq_test_seed(unsigned long long dflt) {
   const char *s = getenv("VQ_TEST_SEED");
   unsigned long long v = s ? strtoull(s, NULL, 0) : dflt;
   fprintf(stderr, "seed %llu (set VQ_TEST_SEED to override)\n", v);
@@ -36,13 +42,13 @@ static unsigned long long vq_test_seed(unsigned long long dflt) {
 }
 
 /* Path of a file under $srcdir (for make distcheck). */
-static const char *vq_test_srcpath(char *buf, size_t size, const char *rel) {
+VQ_TEST_UNUSED static const char *vq_test_srcpath(char *buf, size_t size, const char *rel) {
   const char *s = getenv("srcdir");
   snprintf(buf, size, "%s/%s", s ? s : ".", rel);
   return buf;
 }
 
-static int vq_test_finish(const char *name) {
+VQ_TEST_UNUSED static int vq_test_finish(const char *name) {
   if (vq_test_failures) {
     fprintf(stderr, "%s: %d check(s) failed\n", name, vq_test_failures);
     return 1;
