@@ -1,1 +1,162 @@
-int main(void) { return 0; }
+/* vqinfo: shows what a libvq file holds. */
+#include "config.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "vqinfo";
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: vqinfo [--json] FILE...\n"
+"\n"
+"Prints what each file holds: for a codebook (.safetensors) its kind,\n"
+"shape and metadata; for other .safetensors files their tensors; for .npy\n"
+"arrays their type and shape.\n"
+"\n"
+"Options:\n"
+"  --json         one JSON object per file on stdout\n"
+"  -h, --help     this help\n"
+"  --version      print the version\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+static void print_shape(FILE *f, int ndim, const uint64_t *shape, int json) {
+  int i;
+  fputc(json ? '[' : '(', f);
+  for (i = 0; i < ndim; i++)
+    fprintf(f, "%s%llu", i ? ", " : "", (unsigned long long)shape[i]);
+  if (!json && ndim == 1) fputc(',', f);
+  fputc(json ? ']' : ')', f);
+}
+
+static void print_meta(const vq_st *st, int json) {
+  size_t i, n = vq_st_meta_count(st);
+  if (json) printf(", \"metadata\": {");
+  for (i = 0; i < n; i++) {
+    const char *k, *v;
+    if (vq_st_meta_at(st, i, &k, &v) < 0) continue;
+    if (json) {
+      printf("%s", i ? ", " : "");
+      cli_json_string(stdout, k);
+      printf(": ");
+      cli_json_string(stdout, v);
+    } else {
+      printf("  %-26s %s\n", k, v);
+    }
+  }
+  if (json) printf("}");
+}
+
+static int show_safetensors(const char *path, int json) {
+  vq_diag diag = {{0}};
+  vq_st *st;
+  size_t i, n;
+  const char *kind;
+  int rc = vq_st_open(&st, path, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  kind = vq_st_meta(st, "libvq.kind");
+  n = vq_st_tensor_count(st);
+  if (json) {
+    printf("{\"file\": ");
+    cli_json_string(stdout, path);
+    printf(", \"format\": \"safetensors\", \"kind\": ");
+    if (kind) cli_json_string(stdout, kind);
+    else printf("null");
+    printf(", \"tensors\": [");
+  } else {
+    printf("%s: safetensors, %s, %zu tensor%s\n", path,
+           kind ? kind : "not a libvq file", n, n == 1 ? "" : "s");
+  }
+  for (i = 0; i < n; i++) {
+    const char *name;
+    vq_dtype dt;
+    int ndim;
+    uint64_t shape[VQ_MAX_DIMS];
+    if (vq_st_tensor_info(st, i, &name, &dt, &ndim, shape) < 0) continue;
+    if (json) {
+      printf("%s{\"name\": ", i ? ", " : "");
+      cli_json_string(stdout, name);
+      printf(", \"dtype\": \"%s\", \"shape\": ", vq_dtype_name(dt));
+      print_shape(stdout, ndim, shape, 1);
+      printf("}");
+    } else {
+      printf("  tensor %-19s %-8s ", name, vq_dtype_name(dt));
+      print_shape(stdout, ndim, shape, 0);
+      printf("\n");
+    }
+  }
+  if (json) printf("]");
+  print_meta(st, json);
+  if (json) printf("}\n");
+  vq_st_destroy(st);
+  return 0;
+}
+
+static int show_npy(const char *path, int json) {
+  vq_diag diag = {{0}};
+  vq_array *a;
+  int rc = vq_npy_read(&a, path, VQ_DTYPE_NONE, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  if (json) {
+    printf("{\"file\": ");
+    cli_json_string(stdout, path);
+    printf(", \"format\": \"npy\", \"dtype\": \"%s\", \"shape\": ",
+           vq_dtype_name(a->dtype));
+    print_shape(stdout, a->ndim, a->shape, 1);
+    printf("}\n");
+  } else {
+    printf("%s: npy, %s ", path, vq_dtype_name(a->dtype));
+    print_shape(stdout, a->ndim, a->shape, 0);
+    printf(", %llu elements\n", (unsigned long long)a->count);
+  }
+  vq_array_destroy(a);
+  return 0;
+}
+
+static int show(const char *path, int json) {
+  switch (cli_sniff(path)) {
+    case CLI_KIND_SAFETENSORS: return show_safetensors(path, json);
+    case CLI_KIND_NPY: return show_npy(path, json);
+    case CLI_KIND_DIR:
+      cli_error(prog, "%s: is a folder", path);
+      return VQ_EXIT_USAGE;
+    case -1:
+      cli_error(prog, "%s: cannot read file", path);
+      return VQ_EXIT_IO;
+    default:
+      cli_error(prog, "%s: not a .safetensors or .npy file", path);
+      return VQ_EXIT_DATA;
+  }
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"json", no_argument, 0, 'j'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0}
+  };
+  int c, json = 0, i, rc = 0;
+  while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'j': json = 1; break;
+      case 'h': usage(stdout); return 0;
+      case 'V': cli_print_version(prog); return 0;
+      default:
+        fprintf(stderr, "Try 'vqinfo --help'.\n");
+        return VQ_EXIT_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  for (i = optind; i < argc; i++) {
+    int r = show(argv[i], json);
+    if (r && !rc) rc = r;
+  }
+  return rc;
+}
