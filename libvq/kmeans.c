@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "vq/kmeans.h"
 #include "dsp/dist.h"
+#include "kmeanspp.h"
 
 #define SUM_CHUNK 4096
 
@@ -114,134 +115,6 @@ static void init_random(km *s, vq_rng *rng) {
     perm[j] = t;
     memcpy(s->c + i * s->d, s->x + perm[i] * s->d, s->d * sizeof(float));
   }
-}
-
-/* Index of the vector where the prefix sum of mass first exceeds r. */
-static size_t pick_by_mass(const double *prefix, size_t n, double r) {
-  size_t lo = 0, hi = n - 1;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (prefix[mid] > r) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-/* prefix[i] = sum of w_j * pot[j] for j <= i, formed per chunk and then
- * offset in chunk order (same bits for any thread count). */
-static double mass_prefix(const km *s, double *prefix, const float *pot,
-                          double *part) {
-  long c, nchunks = (long)((s->n + SUM_CHUNK - 1) / SUM_CHUNK);
-  double off = 0.0;
-#pragma omp parallel for num_threads(s->nt)
-  for (c = 0; c < nchunks; c++) {
-    size_t i = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i + SUM_CHUNK);
-    double t = 0.0;
-    for (; i < e; i++) prefix[i] = (t += weight(s, i) * pot[i]);
-    part[c] = t;
-  }
-  for (c = 0; c < nchunks; c++) {
-    size_t i = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i + SUM_CHUNK);
-    double t = part[c];
-    if (c) for (; i < e; i++) prefix[i] += off;
-    off += t;
-  }
-  return off;
-}
-
-/* Greedy k-means++ (as scikit-learn): at each step draw 2 + ln k
- * candidates in proportion to w * D^2 and keep the one that lowers the
- * potential most. */
-typedef struct kpp {
-  float *pot;        /* D^2 to the nearest chosen centre, n */
-  double *prefix;    /* n */
-  float *cd;         /* candidate distances, n x trials */
-  float *cand;       /* candidate vectors, trials x d */
-  double *part;      /* per-chunk sums, nchunks x trials */
-  size_t trials;
-} kpp;
-
-/* Candidate distances through ||x||^2 + ||c||^2 - 2 x.c (the dot products
- * are the costly part and run at matrix-product speed), clamped at 0. */
-static void kpp_candidate_dists(km *s, kpp *t, size_t m) {
-  long c, nchunks = (long)((s->n + SUM_CHUNK - 1) / SUM_CHUNK);
-  float cn[32];
-  size_t l;
-  for (l = 0; l < m; l++) cn[l] = vq_dist_norm2(t->cand + l * s->d, s->d);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(s->nt)
-  for (c = 0; c < nchunks; c++) {
-    size_t i0 = (size_t)c * SUM_CHUNK, e = VQ_MIN(s->n, i0 + SUM_CHUNK), i, q;
-    s->impl->dots(t->cd + i0 * m, s->x + i0 * s->d, e - i0, s->d, t->cand,
-                  m);
-    for (i = i0; i < e; i++)
-      for (q = 0; q < m; q++) {
-        float v = s->xnorm[i] + cn[q] - 2.0f * t->cd[i * m + q];
-        t->cd[i * m + q] = v > 0.0f ? v : 0.0f;
-      }
-    for (q = 0; q < m; q++) {
-      double sum = 0.0;
-      for (i = i0; i < e; i++) {
-        float v = t->cd[i * m + q];
-        sum += weight(s, i) * (v < t->pot[i] ? v : t->pot[i]);
-      }
-      t->part[(size_t)c * m + q] = sum;
-    }
-  }
-}
-
-static void kpp_step(km *s, kpp *t, vq_rng *rng, size_t ci, double total) {
-  size_t nchunks = (s->n + SUM_CHUNK - 1) / SUM_CHUNK, m = t->trials;
-  size_t l, best = 0, c, i;
-  double best_pot = INFINITY;
-  for (l = 0; l < m; l++) {
-    size_t j = pick_by_mass(t->prefix, s->n, vq_rng_double(rng) * total);
-    memcpy(t->cand + l * s->d, s->x + j * s->d, s->d * sizeof(float));
-  }
-  kpp_candidate_dists(s, t, m);
-  for (l = 0; l < m; l++) {
-    double pot = 0.0;
-    for (c = 0; c < nchunks; c++) pot += t->part[c * m + l];
-    if (pot < best_pot) best_pot = pot, best = l;
-  }
-  memcpy(s->c + ci * s->d, t->cand + best * s->d, s->d * sizeof(float));
-  for (i = 0; i < s->n; i++) {
-    float v = t->cd[i * m + best];
-    if (v < t->pot[i]) t->pot[i] = v;
-  }
-}
-
-static int init_kmeanspp(km *s, vq_rng *rng) {
-  kpp t;
-  size_t nchunks = (s->n + SUM_CHUNK - 1) / SUM_CHUNK, ci, first;
-  int rc = VQ_OK;
-  t.trials = VQ_MIN(16, 2 + (size_t)log((double)s->k));
-  t.pot = vq_malloc_array(s->n, sizeof(float));
-  t.prefix = vq_malloc_array(s->n, sizeof(double));
-  t.cd = vq_malloc_array(s->n, t.trials * sizeof(float));
-  t.cand = vq_aligned_array(t.trials, s->d * sizeof(float));
-  t.part = vq_malloc_array(nchunks, t.trials * sizeof(double));
-  if (!t.pot || !t.prefix || !t.cd || !t.cand || !t.part) {
-    rc = VQ_ERR_NOMEM;
-    goto done;
-  }
-  for (ci = 0; ci < s->n; ci++) t.pot[ci] = 1.0f;
-  first = pick_by_mass(t.prefix, s->n,
-                       vq_rng_double(rng) * mass_prefix(s, t.prefix, t.pot,
-                                                        t.part));
-  memcpy(s->c, s->x + first * s->d, s->d * sizeof(float));
-  s->impl->l2sq_many(t.pot, s->x, s->n, s->d, s->c, 1);
-  for (ci = 1; ci < s->k; ci++) {
-    double total = mass_prefix(s, t.prefix, t.pot, t.part);
-    if (!(total > 0.0)) break; /* every vector sits on a centre */
-    kpp_step(s, &t, rng, ci, total);
-  }
-  /* Fewer distinct vectors than k: the rest are random duplicates. */
-  for (; ci < s->k; ci++)
-    memcpy(s->c + ci * s->d, s->x + vq_rng_below(rng, s->n) * s->d,
-           s->d * sizeof(float));
-done:
-  free(t.pot), free(t.prefix), free(t.cd), vq_free(t.cand), free(t.part);
-  return rc;
 }
 
 /* ---- Lloyd iterations --------------------------------------------------- */
@@ -553,7 +426,9 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
     vq_rng_seed(&run, p->seed + 0x9e3779b97f4a7c15ULL * (uint64_t)r);
     s.reseeds = 0;
     if (p->init == VQ_INIT_RANDOM) init_random(&s, &run);
-    else if ((rc = init_kmeanspp(&s, &run)) < 0) goto done;
+    else if ((rc = vq_kmeanspp(s.c, s.x, s.w, s.xnorm, s.n, s.d, s.k, &run,
+                               s.nt, s.impl)) < 0)
+      goto done;
     if ((rc = lloyd(&s, r, &iters)) < 0) goto done;
     if (p->nredo > 1) {
       double sse;

@@ -21,6 +21,8 @@ libvqcore_la_SOURCES = \
   libvq/codebook.c \
   libvq/search.c \
   libvq/kmeans.c \
+  libvq/kmeanspp.c \
+  libvq/kmeanspp.h \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
