@@ -1,5 +1,5 @@
-/* AVX-512 kernel. Register tile: 8 vectors x 32 codewords
- * (16 accumulators in zmm registers), codewords from packed panels. */
+/* AVX-512 kernel. Register tile: 12 vectors x 32 codewords
+ * (24 accumulators in zmm registers), codewords from packed panels. */
 #include "config.h"
 #include <immintrin.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include "internal.h"
 #include "dsp/dist.h"
 
-#define ROWS 8
+#define ROWS 12
 #define PANEL 32
 
 #define FMA_ROW(r)                                   \
@@ -15,21 +15,22 @@
   a[2 * (r)] = _mm512_fmadd_ps(b, c0, a[2 * (r)]);   \
   a[2 * (r) + 1] = _mm512_fmadd_ps(b, c1, a[2 * (r) + 1])
 
-/* Accumulates dot products of 8 rows (stride d) with one panel. */
-static void micro8(__m512 acc[16], const float *x, size_t d,
+/* Accumulates dot products of 12 rows (stride d) with one panel. */
+static void micro12(__m512 acc[24], const float *x, size_t d,
                    const float *pan) {
-  __m512 a[16];
+  __m512 a[24];
   size_t j;
   int t;
-  for (t = 0; t < 16; t++) a[t] = _mm512_setzero_ps();
+  for (t = 0; t < 24; t++) a[t] = _mm512_setzero_ps();
   for (j = 0; j < d; j++) {
     __m512 c0 = _mm512_load_ps(pan + j * PANEL);
     __m512 c1 = _mm512_load_ps(pan + j * PANEL + 16);
     __m512 b;
     FMA_ROW(0); FMA_ROW(1); FMA_ROW(2); FMA_ROW(3);
     FMA_ROW(4); FMA_ROW(5); FMA_ROW(6); FMA_ROW(7);
+    FMA_ROW(8); FMA_ROW(9); FMA_ROW(10); FMA_ROW(11);
   }
-  for (t = 0; t < 16; t++) acc[t] = a[t];
+  for (t = 0; t < 24; t++) acc[t] = a[t];
 }
 
 static void update_best(float *bv, int32_t *bi, __m512 s, __m512i id) {
@@ -63,7 +64,7 @@ void vq_argmin_avx512(int32_t *idx, float *score, const float *x, size_t n,
   float *bv = vq_aligned_array(rb * PANEL, sizeof(float));
   int32_t *bi = vq_aligned_array(rb * PANEL, sizeof(int32_t));
   float *pad = vq_aligned_array(ROWS * d, sizeof(float));
-  __m512 acc[16];
+  __m512 acc[24];
   (void)k;
   if (!bv || !bi || !pad) {
     vq_free(bv), vq_free(bi), vq_free(pad);
@@ -90,7 +91,7 @@ void vq_argmin_avx512(int32_t *idx, float *score, const float *x, size_t n,
           memcpy(pad, rows, nr * d * sizeof(float));
           rows = pad;
         }
-        micro8(acc, rows, d, pan);
+        micro12(acc, rows, d, pan);
         for (q = 0; q < nr; q++) {
           float *v = bv + (r + q) * PANEL;
           int32_t *ix = bi + (r + q) * PANEL;
