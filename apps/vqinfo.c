@@ -50,6 +50,34 @@ static void print_meta(const vq_st *st, int json) {
   if (json) printf("}");
 }
 
+/* For a libvq codebook: the shape and type of its "codebook" tensor. */
+static void show_codebook(const vq_st *st, int json) {
+  int i = vq_st_find(st, "codebook"), ndim;
+  uint64_t shape[VQ_MAX_DIMS];
+  vq_dtype dt;
+  if (i < 0 || vq_st_tensor_info(st, (size_t)i, NULL, &dt, &ndim, shape) < 0
+      || ndim != 2)
+    return;
+  if (json)
+    printf(", \"k\": %llu, \"d\": %llu, \"dtype\": \"%s\"",
+           (unsigned long long)shape[0], (unsigned long long)shape[1],
+           vq_dtype_name(dt));
+  else
+    printf("  codebook: %llu codewords of dimension %llu, %s\n",
+           (unsigned long long)shape[0], (unsigned long long)shape[1],
+           vq_dtype_name(dt));
+}
+
+/* The .npy format version from the file's bytes 6 and 7. */
+static void npy_version(const char *path, char *buf, size_t size) {
+  unsigned char b[8];
+  FILE *f = fopen(path, "rb");
+  snprintf(buf, size, "?");
+  if (!f) return;
+  if (fread(b, 1, 8, f) == 8) snprintf(buf, size, "%u.%u", b[6], b[7]);
+  fclose(f);
+}
+
 static int show_safetensors(const char *path, int json) {
   vq_diag diag = {{0}};
   vq_st *st;
@@ -89,6 +117,7 @@ static int show_safetensors(const char *path, int json) {
     }
   }
   if (json) printf("]");
+  if (kind) show_codebook(st, json);
   print_meta(st, json);
   if (json) printf("}\n");
   vq_st_destroy(st);
@@ -98,17 +127,19 @@ static int show_safetensors(const char *path, int json) {
 static int show_npy(const char *path, int json) {
   vq_diag diag = {{0}};
   vq_array *a;
+  char ver[16];
   int rc = vq_npy_read(&a, path, VQ_DTYPE_NONE, NULL, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  npy_version(path, ver, sizeof ver);
   if (json) {
     printf("{\"file\": ");
     cli_json_string(stdout, path);
     printf(", \"format\": \"npy\", \"dtype\": \"%s\", \"shape\": ",
            vq_dtype_name(a->dtype));
     print_shape(stdout, a->ndim, a->shape, 1);
-    printf("}\n");
+    printf(", \"version\": \"%s\"}\n", ver);
   } else {
-    printf("%s: npy, %s ", path, vq_dtype_name(a->dtype));
+    printf("%s: npy %s, %s ", path, ver, vq_dtype_name(a->dtype));
     print_shape(stdout, a->ndim, a->shape, 0);
     printf(", %llu elements\n", (unsigned long long)a->count);
   }

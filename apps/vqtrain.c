@@ -255,14 +255,16 @@ static int load_weights(vq_array **w, const char *path, size_t n) {
   return 0;
 }
 
+/* Progress line on stderr; *user is set while a line is open. */
 static int progress(const vq_progress *p, void *user) {
-  (void)user;
+  int *open_line = user;
   if (p->nredo > 1) fprintf(stderr, "\rrun %d/%d ", p->redo, p->nredo);
   else fputc('\r', stderr);
   fprintf(stderr, "iter %d/%d  mse %.6g  used %.1f%%  perplexity %.1f  "
           "%.2f s   ", p->iter, p->iters, p->mse, 100.0 * p->utilization,
           p->perplexity, p->seconds);
-  if (p->iter == p->iters) fputc('\n', stderr);
+  *open_line = p->iter != p->iters;
+  if (!*open_line) fputc('\n', stderr);
   return 0;
 }
 
@@ -336,12 +338,16 @@ static int train_and_save(opts *o, const data *dt, const float *w) {
   vq_diag diag = {{0}};
   vq_kmeans_stats st;
   vq_codebook *cb;
+  int open_line = 0;
   int rc = vq_codebook_create(&cb, "kmeans", o->km.k, dt->d);
   if (rc < 0) return cli_fail(prog, rc, NULL, "codebook");
-  if (cli_show_progress(o->quiet || o->json, o->verbose))
+  if (cli_show_progress(o->quiet || o->json, o->verbose)) {
     o->km.progress = progress;
+    o->km.progress_user = &open_line;
+  }
   rc = vq_kmeans_train(vq_codebook_data(cb), &st, &o->km, dt->x, dt->n,
                        dt->d, w, &diag);
+  if (open_line) fputc('\n', stderr);
   if (rc == 0) rc = add_meta(cb, o, dt, &st);
   if (rc == 0) rc = vq_codebook_save(cb, o->out, &diag);
   vq_codebook_destroy(cb);
@@ -363,6 +369,15 @@ static int cmd_kmeans(int argc, char **argv) {
   if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.km.kernel != VQ_KERNEL_AUTO) {
+    vq_index *probe;
+    float one = 0.0f;
+    if (vq_index_create(&probe, &one, 1, 1, o.km.kernel) < 0) {
+      cli_error(prog, "--kernel: not available on this CPU or build");
+      return VQ_EXIT_USAGE;
+    }
+    vq_index_destroy(probe);
+  }
   if (o.use_patches) {
     rc = load_images(&dt, o.inputs, o.ninputs, &o.patch);
   } else {

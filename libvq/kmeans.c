@@ -318,42 +318,45 @@ static int km_alloc(km *s) {
   return vq_index_create(&s->ix, s->c, s->k, s->d, s->p->kernel);
 }
 
-/* Copies the rows that training uses: a random subsample when capped,
- * unit-normalised when spherical. Returns NULL when no copy is needed. */
-static int prepare_data(const vq_kmeans_params *p, const float *x,
-                        const float *w, size_t n, size_t d, float **xo,
-                        float **wo, size_t *no, vq_rng *rng) {
-  size_t cap = p->max_per_centroid ? p->k * p->max_per_centroid : n, i, j;
-  size_t m = VQ_MIN(n, cap);
-  size_t *perm = NULL;
-  *xo = NULL, *wo = NULL, *no = n;
-  if (m == n && !p->spherical) return VQ_OK;
-  if (m < n) {
-    perm = vq_malloc_array(n, sizeof(size_t));
-    if (!perm) return VQ_ERR_NOMEM;
-    for (i = 0; i < n; i++) perm[i] = i;
-    for (i = 0; i < m; i++) {
-      size_t r = i + (size_t)vq_rng_below(rng, n - i), t = perm[i];
-      perm[i] = perm[r], perm[r] = t;
-    }
+/* Unit-normalised copy of x for spherical k-means (zero rows stay 0). */
+static float *normalised(const float *x, size_t n, size_t d) {
+  float *o = vq_aligned_array(n, d * sizeof(float));
+  size_t i, j;
+  if (!o) return NULL;
+  for (i = 0; i < n; i++) {
+    const float *src = x + i * d;
+    float *dst = o + i * d;
+    double nrm = 0.0;
+    for (j = 0; j < d; j++) nrm += (double)src[j] * src[j];
+    nrm = nrm > 0.0 ? 1.0 / sqrt(nrm) : 0.0;
+    for (j = 0; j < d; j++) dst[j] = (float)(src[j] * nrm);
   }
+  return o;
+}
+
+/* A random subsample of at most k * max_per_centroid rows, or NULL (and
+ * *no = n) when no cap applies. */
+static int subsample(const vq_kmeans_params *p, const float *x,
+                     const float *w, size_t n, size_t d, float **xo,
+                     float **wo, size_t *no, vq_rng *rng) {
+  size_t cap = p->max_per_centroid ? p->k * p->max_per_centroid : n, i;
+  size_t m = VQ_MIN(n, cap);
+  size_t *perm;
+  *xo = NULL, *wo = NULL, *no = n;
+  if (m == n) return VQ_OK;
+  perm = vq_malloc_array(n, sizeof(size_t));
   *xo = vq_aligned_array(m, d * sizeof(float));
   *wo = w ? vq_malloc_array(m, sizeof(float)) : NULL;
-  if (!*xo || (w && !*wo)) {
+  if (!perm || !*xo || (w && !*wo)) {
     free(perm);
     return VQ_ERR_NOMEM;
   }
+  for (i = 0; i < n; i++) perm[i] = i;
   for (i = 0; i < m; i++) {
-    size_t src = perm ? perm[i] : i;
-    float *dst = *xo + i * d;
-    double nrm = 0.0;
-    memcpy(dst, x + src * d, d * sizeof(float));
-    if (w) (*wo)[i] = w[src];
-    if (!p->spherical) continue;
-    for (j = 0; j < d; j++) nrm += (double)dst[j] * dst[j];
-    if (nrm > 0.0)
-      for (j = 0, nrm = 1.0 / sqrt(nrm); j < d; j++)
-        dst[j] = (float)(dst[j] * nrm);
+    size_t r = i + (size_t)vq_rng_below(rng, n - i), t = perm[i];
+    perm[i] = perm[r], perm[r] = t;
+    memcpy(*xo + i * d, x + perm[i] * d, d * sizeof(float));
+    if (w) (*wo)[i] = w[perm[i]];
   }
   free(perm);
   *no = m;
@@ -404,19 +407,25 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
                     size_t d, const float *weights, vq_diag *diag) {
   double t0 = vq_now(), best_sse = INFINITY;
   vq_kmeans_stats st;
-  float *xs = NULL, *ws = NULL;
+  float *xn = NULL, *xs = NULL, *ws = NULL;
   km s;
   vq_rng rng;
   int rc, r;
   memset(&s, 0, sizeof s);
   memset(&st, 0, sizeof st);
+  if (diag) diag->msg[0] = 0;
   if (!centroids) return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "no output");
   rc = check_inputs(p, x, n, d, weights, vq_threads(p ? p->nthreads : 0),
                     diag);
   if (rc < 0) return rc;
   vq_rng_seed(&rng, p->seed);
+  /* Spherical k-means works on unit vectors, statistics included. */
+  if (p->spherical && !(x = xn = normalised(x, n, d))) {
+    rc = VQ_ERR_NOMEM;
+    goto done;
+  }
   s.p = p, s.d = d, s.k = p->k, s.nt = vq_threads(p->nthreads);
-  rc = prepare_data(p, x, weights, n, d, &xs, &ws, &s.n, &rng);
+  rc = subsample(p, x, weights, n, d, &xs, &ws, &s.n, &rng);
   s.x = xs ? xs : x;
   s.w = xs ? ws : weights;
   if (rc < 0 || (rc = km_alloc(&s)) < 0) goto done;
@@ -457,7 +466,7 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
   if (stats) *stats = st;
 done:
   km_free(&s);
-  vq_free(xs);
+  vq_free(xs), vq_free(xn);
   free(ws);
   if (rc < 0 && rc != VQ_ERR_ABORTED && diag && !diag->msg[0])
     vq_diag_set(diag, rc, "k-means: %s", vq_strerror(rc));

@@ -195,6 +195,7 @@ static void test_options(void) {
     for (j = 0; j < d; j++) nrm += (double)out[i * d + j] * out[i * d + j];
     CHECK(fabs(nrm - 1.0) < 1e-5);
   }
+  CHECK(st.mse * (double)d < 2.0); /* measured on the unit vectors */
   /* subsampling cap */
   p.spherical = 0;
   p.max_per_centroid = 10;

@@ -10,7 +10,8 @@ extern "C" {
 #endif
 
 typedef enum vq_kmeans_init {
-  VQ_INIT_KMEANSPP = 0,  /* greedy k-means++ with 2 + ln k local trials */
+  VQ_INIT_KMEANSPP = 0,  /* greedy k-means++ with 2 + ln k local trials
+                            (at most 16) */
   VQ_INIT_RANDOM = 1     /* k distinct points drawn at random */
 } vq_kmeans_init;
 
@@ -26,7 +27,9 @@ typedef struct vq_kmeans_params {
                              below tol (default 0: run all iterations) */
   size_t max_per_centroid;/* train on a random subsample of at most
                              k * max_per_centroid points (0 = all, default) */
-  int spherical;          /* cosine k-means: unit-norm centroids (default 0) */
+  int spherical;          /* cosine k-means on unit-normalised vectors with
+                             unit-norm centroids; statistics are measured
+                             on the normalised vectors (default 0) */
   int nthreads;           /* <= 0: all cores (default 0) */
   vq_kernel kernel;       /* search kernel (default AUTO) */
   vq_progress_fn progress;/* called after every iteration (may be NULL) */
