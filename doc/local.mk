@@ -1,1 +1,2 @@
-# doc/: file lists
+# doc/: design notes, distributed but not installed.
+EXTRA_DIST += doc/architecture.md

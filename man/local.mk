@@ -1,1 +1,2 @@
-# man/: file lists
+# man/: hand-written pages, installed and distributed.
+dist_man_MANS += man/vqtrain.1 man/vqinfo.1 man/libvq.3
