@@ -65,17 +65,33 @@ void vq_map_release(vq_map *m) {
   m->mapped = 0;
 }
 
+/* Creates path.tmp-PID-N exclusively; the kernel applies the umask to the
+ * 0666 mode, as for any new file, with no process-wide state touched. */
+static int create_temp(char *tmp, const char *path, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned long long r = (unsigned long long)getpid() * 0x9e3779b97f4a7c15ULL
+                         ^ (unsigned long long)(uintptr_t)tmp;
+  int attempt, fd = -1, i;
+  for (attempt = 0; attempt < 100 && fd < 0; attempt++) {
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp-", 5);
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (i = 0; i < 10; i++) tmp[n + 5 + i] = hex[(r >> (60 - 4 * i)) & 15];
+    tmp[n + 15] = 0;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  return fd;
+}
+
 int vq_atomic_open(vq_atomic_file *a, const char *path, vq_diag *diag) {
   size_t n = strlen(path);
-  mode_t mask;
   int fd;
   a->fp = NULL;
   a->path = NULL;
   a->tmp_path = malloc(n + 16);
   if (!a->tmp_path) return vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
-  memcpy(a->tmp_path, path, n);
-  memcpy(a->tmp_path + n, ".tmp-XXXXXX", 12);
-  fd = mkstemp(a->tmp_path);
+  fd = create_temp(a->tmp_path, path, n);
   if (fd < 0) {
     int e = errno;
     free(a->tmp_path);
@@ -83,10 +99,6 @@ int vq_atomic_open(vq_atomic_file *a, const char *path, vq_diag *diag) {
     return vq_diag_set(diag, VQ_ERR_IO, "%s: cannot create: %s", path,
                        strerror(e));
   }
-  /* mkstemp makes 0600 files; give the result the usual mode. */
-  mask = umask(0);
-  umask(mask);
-  if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal */ }
   a->fp = fdopen(fd, "wb");
   a->path = vq_strdup(path);
   if (!a->fp || !a->path) {
