@@ -3,8 +3,9 @@
  * potential most.
  *
  * The cost is in the candidate distances, n x trials per step. They are
- * computed as ||x||^2 + ||c||^2 - 2 x.c with the register-tiled dot kernel,
- * and most are skipped: since ||x - c|| >= | ||x|| - ||c|| |, a candidate
+ * computed as ||x||^2 + ||c||^2 - 2 x.c by a kernel that holds 16 vectors
+ * per register (the copy of the data is stored in transposed panels of
+ * 16), and many are skipped: since ||x - c|| >= | ||x|| - ||c|| |, a candidate
  * cannot lower the potential D^2 of any vector whose norm differs from its
  * own by at least D. Vectors are visited sorted by norm, in blocks that
  * keep their norm range and largest D, so whole blocks are skipped per
@@ -19,7 +20,8 @@
 #include "internal.h"
 #include "kmeanspp.h"
 
-#define BLOCK 128          /* vectors per pruning block */
+#define PANEL 16           /* vectors per transposed panel */
+#define BLOCK 128          /* vectors per pruning block (whole panels) */
 #define CHUNK_BLOCKS 16    /* blocks per parallel work item */
 #define MAX_TRIALS 16
 
@@ -30,21 +32,31 @@ typedef struct block {
 } block;
 
 typedef struct seeder {
-  float *x, *w;            /* vectors sorted by norm (copies), weights */
-  float *xn2, *nrm;        /* their squared norms and norms */
-  size_t n, d, k, trials, nblocks, nchunks;
+  float *xt;               /* vectors sorted by norm, in transposed panels:
+                              xt[(p * d + j) * PANEL + r] is component j of
+                              vector p * PANEL + r; rows past n are 0 */
+  float *w;                /* weights (1 when unweighted, 0 past n) */
+  float *xn2, *nrm;        /* squared norms and norms */
+  size_t n, np, d, k, trials, nblocks, nchunks;
   const vq_dist_impl *impl;
   int nt;
   float *pot;              /* D^2 to the nearest chosen centre, n */
   block *b;
-  float *cd;               /* candidate distances, n x trials */
+  float *cd;               /* per block: trials x BLOCK distances */
   unsigned *active;        /* per block: bit l set if candidate l is computed */
   float *cand;             /* candidate vectors, trials x d */
   float cn2[MAX_TRIALS], cn[MAX_TRIALS];
   double *part;            /* per-chunk sums, nchunks x trials */
 } seeder;
 
-static double wt(const seeder *s, size_t i) { return s->w ? s->w[i] : 1.0; }
+static double wt(const seeder *s, size_t i) { return s->w[i]; }
+
+/* Copies vector i out of the transposed panels. */
+static void get_row(const seeder *s, float *dst, size_t i) {
+  const float *src = s->xt + (i / PANEL) * s->d * PANEL + i % PANEL;
+  size_t j;
+  for (j = 0; j < s->d; j++) dst[j] = src[j * PANEL];
+}
 
 static void block_stats(seeder *s, size_t bi) {
   size_t i = bi * BLOCK, e = VQ_MIN(s->n, i + BLOCK);
@@ -85,12 +97,14 @@ static int reaches(const seeder *s, size_t bi, size_t l) {
 }
 
 /* One block: distances to the candidates that reach it, and the potential
- * each candidate would leave, added to sum[]. */
+ * each candidate would leave: reached rows go through per-lane float sums
+ * (lanes, per candidate), skipped blocks add their mass to sum[]. */
 static void block_dists(seeder *s, size_t bi, size_t m, double *sum,
-                        float *cbuf) {
-  size_t i0 = bi * BLOCK, e = VQ_MIN(s->n, i0 + BLOCK), i, q, na = 0;
+                        float *lanes, float *cbuf) {
+  size_t i0 = bi * BLOCK, q, na = 0, l;
   size_t map[MAX_TRIALS];
-  float *cd = s->cd + i0 * m, tmp[BLOCK * MAX_TRIALS];
+  float cn2[MAX_TRIALS], tmpl[MAX_TRIALS * PANEL];
+  float *cd = s->cd + bi * s->trials * BLOCK;
   unsigned act = 0;
   for (q = 0; q < m; q++) {
     if (!reaches(s, bi, q)) {
@@ -99,21 +113,20 @@ static void block_dists(seeder *s, size_t bi, size_t m, double *sum,
     }
     act |= 1u << q;
     memcpy(cbuf + na * s->d, s->cand + q * s->d, s->d * sizeof(float));
+    cn2[na] = s->cn2[q];
     map[na++] = q;
   }
   s->active[bi] = act;
   if (!na) return;
-  s->impl->dots(tmp, s->x + i0 * s->d, e - i0, s->d, cbuf, na);
-  for (q = 0; q < na; q++) {
-    size_t l = map[q];
-    double t = 0.0;
-    for (i = i0; i < e; i++) {
-      float v = s->xn2[i] + s->cn2[l] - 2.0f * tmp[(i - i0) * na + q];
-      v = v > 0.0f ? v : 0.0f;
-      cd[(i - i0) * m + l] = v;
-      t += wt(s, i) * (v < s->pot[i] ? v : s->pot[i]);
-    }
-    sum[l] += t;
+  for (q = 0; q < na; q++)
+    memcpy(tmpl + q * PANEL, lanes + map[q] * PANEL, PANEL * sizeof(float));
+  s->impl->pp_eval(cd, tmpl, s->xt + i0 * s->d, BLOCK / PANEL, s->d, cbuf,
+                   na, s->xn2 + i0, cn2, s->pot + i0, s->w + i0);
+  /* results came out in active order; put them in candidate order */
+  for (q = na; q-- > 0;) {
+    l = map[q];
+    memcpy(lanes + l * PANEL, tmpl + q * PANEL, PANEL * sizeof(float));
+    if (l != q) memmove(cd + l * BLOCK, cd + q * BLOCK, BLOCK * sizeof(float));
   }
 }
 
@@ -132,8 +145,14 @@ static void candidate_dists(seeder *s, size_t m) {
       size_t b0 = (size_t)c * CHUNK_BLOCKS, bi, q;
       size_t be = VQ_MIN(s->nblocks, b0 + CHUNK_BLOCKS);
       double sum[MAX_TRIALS] = {0};
-      for (bi = b0; bi < be && cbuf; bi++) block_dists(s, bi, m, sum, cbuf);
-      for (q = 0; q < m; q++) s->part[(size_t)c * m + q] = sum[q];
+      float lanes[MAX_TRIALS * PANEL] = {0};
+      size_t r;
+      for (bi = b0; bi < be && cbuf; bi++)
+        block_dists(s, bi, m, sum, lanes, cbuf);
+      for (q = 0; q < m; q++) {
+        for (r = 0; r < PANEL; r++) sum[q] += lanes[q * PANEL + r];
+        s->part[(size_t)c * m + q] = sum[q];
+      }
     }
     vq_free(cbuf);
   }
@@ -142,10 +161,7 @@ static void candidate_dists(seeder *s, size_t m) {
 static void step(seeder *s, float *centre, vq_rng *rng, double total) {
   size_t m = s->trials, l, best = 0, c, bi, i;
   double best_pot = INFINITY;
-  for (l = 0; l < m; l++) {
-    size_t j = draw(s, rng, total);
-    memcpy(s->cand + l * s->d, s->x + j * s->d, s->d * sizeof(float));
-  }
+  for (l = 0; l < m; l++) get_row(s, s->cand + l * s->d, draw(s, rng, total));
   candidate_dists(s, m);
   for (l = 0; l < m; l++) {
     double pot = 0.0;
@@ -157,12 +173,28 @@ static void step(seeder *s, float *centre, vq_rng *rng, double total) {
     size_t e = VQ_MIN(s->n, (bi + 1) * BLOCK);
     int moved = 0;
     if (!(s->active[bi] >> best & 1u)) continue;
+    const float *cd = s->cd + (bi * s->trials + best) * BLOCK;
     for (i = bi * BLOCK; i < e; i++) {
-      float v = s->cd[i * m + best];
+      float v = cd[i - bi * BLOCK];
       if (v < s->pot[i]) s->pot[i] = v, moved = 1;
     }
     if (moved) block_stats(s, bi);
   }
+}
+
+/* D^2 of every vector to the first centre. */
+static void first_potential(seeder *s, const float *c) {
+  size_t i, j;
+  for (i = 0; i < s->n; i++) {
+    const float *src = s->xt + (i / PANEL) * s->d * PANEL + i % PANEL;
+    float acc = 0.0f;
+    for (j = 0; j < s->d; j++) {
+      float t = src[j * PANEL] - c[j];
+      acc = fmaf(t, t, acc);
+    }
+    s->pot[i] = acc;
+  }
+  for (i = 0; i < s->nblocks; i++) block_stats(s, i);
 }
 
 typedef struct by_norm {
@@ -185,10 +217,13 @@ static int sort_by_norm(seeder *s, const float *x, const float *w,
   for (i = 0; i < s->n; i++) o[i].nrm = xnorm[i], o[i].i = i;
   qsort(o, s->n, sizeof *o, cmp_norm);
   for (i = 0; i < s->n; i++) {
-    memcpy(s->x + i * s->d, x + o[i].i * s->d, s->d * sizeof(float));
+    const float *src = x + o[i].i * s->d;
+    float *dst = s->xt + (i / PANEL) * s->d * PANEL + i % PANEL;
+    size_t j;
+    for (j = 0; j < s->d; j++) dst[j * PANEL] = src[j];
     s->xn2[i] = xnorm[o[i].i];
     s->nrm[i] = sqrtf(xnorm[o[i].i]);
-    if (w) s->w[i] = w[o[i].i];
+    s->w[i] = w ? w[o[i].i] : 1.0f;
   }
   free(o);
   for (i = 0; i < s->nblocks; i++) {
@@ -199,22 +234,23 @@ static int sort_by_norm(seeder *s, const float *x, const float *w,
 }
 
 static void seeder_free(seeder *s) {
-  vq_free(s->x), free(s->w), free(s->xn2), free(s->nrm), free(s->pot);
+  vq_free(s->xt), free(s->w), free(s->xn2), free(s->nrm), free(s->pot);
   free(s->b), free(s->cd), free(s->active), vq_free(s->cand), free(s->part);
 }
 
-static int seeder_alloc(seeder *s, int weighted) {
-  s->x = vq_aligned_array(s->n, s->d * sizeof(float));
-  s->w = weighted ? vq_malloc_array(s->n, sizeof(float)) : NULL;
-  s->xn2 = vq_malloc_array(s->n, sizeof(float));
-  s->nrm = vq_malloc_array(s->n, sizeof(float));
-  s->pot = vq_malloc_array(s->n, sizeof(float));
+/* Arrays cover np = nblocks * BLOCK rows; rows past n stay 0. */
+static int seeder_alloc(seeder *s) {
+  s->xt = vq_aligned_array(s->np, s->d * sizeof(float));
+  s->w = vq_calloc_array(s->np, sizeof(float));
+  s->xn2 = vq_calloc_array(s->np, sizeof(float));
+  s->nrm = vq_calloc_array(s->np, sizeof(float));
+  s->pot = vq_calloc_array(s->np, sizeof(float));
   s->b = vq_calloc_array(s->nblocks, sizeof(block));
-  s->cd = vq_malloc_array(s->n, s->trials * sizeof(float));
+  s->cd = vq_malloc_array(s->np, s->trials * sizeof(float));
   s->active = vq_calloc_array(s->nblocks, sizeof(unsigned));
   s->cand = vq_aligned_array(s->trials, s->d * sizeof(float));
   s->part = vq_malloc_array(s->nchunks, s->trials * sizeof(double));
-  if (!s->x || (weighted && !s->w) || !s->xn2 || !s->nrm || !s->pot ||
+  if (!s->xt || !s->w || !s->xn2 || !s->nrm || !s->pot ||
       !s->b || !s->cd || !s->active || !s->cand || !s->part)
     return VQ_ERR_NOMEM;
   return VQ_OK;
@@ -230,8 +266,9 @@ int vq_kmeanspp(float *centroids, const float *x, const float *w,
   s.n = n, s.d = d, s.k = k, s.impl = impl, s.nt = nthreads;
   s.trials = VQ_MIN(MAX_TRIALS, 2 + (size_t)log((double)k));
   s.nblocks = (n + BLOCK - 1) / BLOCK;
+  s.np = s.nblocks * BLOCK;
   s.nchunks = (s.nblocks + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS;
-  if ((rc = seeder_alloc(&s, w != NULL)) < 0 ||
+  if ((rc = seeder_alloc(&s)) < 0 ||
       (rc = sort_by_norm(&s, x, w, xnorm)) < 0)
     goto done;
   /* first centre: in proportion to the weights */
@@ -243,10 +280,8 @@ int vq_kmeanspp(float *centroids, const float *x, const float *w,
     for (i = 0; i < s.nblocks; i++) total += s.b[i].mass;
     if (!(total > 0.0)) break; /* every vector sits on a centre */
     if (ci == 0) {
-      i = draw(&s, rng, total);
-      memcpy(centroids, s.x + i * d, d * sizeof(float));
-      impl->l2sq_many(s.pot, s.x, n, d, centroids, 1);
-      for (i = 0; i < s.nblocks; i++) block_stats(&s, i);
+      get_row(&s, centroids, draw(&s, rng, total));
+      first_potential(&s, centroids);
       continue;
     }
     step(&s, centroids + ci * d, rng, total);

@@ -69,15 +69,23 @@ void vq_l2sq_many_c(float *out, const float *x, size_t n, size_t d,
   }
 }
 
-void vq_dots_c(float *out, const float *x, size_t n, size_t d,
-               const float *c, size_t m) {
-  size_t i, l, j;
-  for (i = 0; i < n; i++)
-    for (l = 0; l < m; l++) {
-      float acc = 0.0f;
-      for (j = 0; j < d; j++) acc = fmaf(x[i * d + j], c[l * d + j], acc);
-      out[i * m + l] = acc;
-    }
+void vq_pp_eval_c(float *out, float *lanes, const float *xt, size_t np,
+                  size_t d, const float *c, size_t m, const float *xn2,
+                  const float *cn2, const float *pot, const float *w) {
+  size_t p, q, r, j;
+  for (p = 0; p < np; p++)
+    for (q = 0; q < m; q++)
+      for (r = 0; r < 16; r++) {
+        size_t i = p * 16 + r;
+        float dot = 0.0f, v;
+        for (j = 0; j < d; j++)
+          dot = fmaf(xt[(p * d + j) * 16 + r], c[q * d + j], dot);
+        v = (xn2[i] + cn2[q]) - 2.0f * dot;
+        v = v > 0.0f ? v : 0.0f;
+        out[q * 16 * np + i] = v;
+        lanes[q * 16 + r] =
+            fmaf(w[i], v < pot[i] ? v : pot[i], lanes[q * 16 + r]);
+      }
 }
 
 void vq_norms_c(float *out, const float *x, size_t n, size_t d) {
@@ -91,19 +99,19 @@ void vq_axpy_f64_c(double *acc, const float *x, double w, size_t d) {
 }
 
 static const vq_dist_impl impl_c = {
-  "c", VQ_KERNEL_C, 1, vq_argmin_c, vq_l2sq_many_c, vq_dots_c, vq_norms_c,
+  "c", VQ_KERNEL_C, 1, vq_argmin_c, vq_l2sq_many_c, vq_pp_eval_c, vq_norms_c,
   vq_axpy_f64_c
 };
 #ifdef VQ_HAVE_AVX2
 static const vq_dist_impl impl_avx2 = {
   "avx2", VQ_KERNEL_AVX2, 16, vq_argmin_avx2, vq_l2sq_many_avx2,
-  vq_dots_c, vq_norms_avx2, vq_axpy_f64_avx2
+  vq_pp_eval_c, vq_norms_avx2, vq_axpy_f64_avx2
 };
 #endif
 #ifdef VQ_HAVE_AVX512
 static const vq_dist_impl impl_avx512 = {
   "avx512", VQ_KERNEL_AVX512, 32, vq_argmin_avx512, vq_l2sq_many_avx2,
-  vq_dots_avx512, vq_norms_avx2, vq_axpy_f64_avx2
+  vq_pp_eval_avx512, vq_norms_avx2, vq_axpy_f64_avx2
 };
 #endif
 

@@ -30,9 +30,10 @@ typedef struct vq_dist_impl {
    * accumulated in float by FMA in order j = 0..d-1. */
   void (*l2sq_many)(float *out, const float *x, size_t n, size_t d,
                     const float *c, size_t m);
-  /* out[i * m + l] = x_i . c_l for m <= 16 codewords, FMA chain. */
-  void (*dots)(float *out, const float *x, size_t n, size_t d,
-               const float *c, size_t m);
+  /* k-means++ candidate evaluation, see vq_pp_eval_c(). */
+  void (*pp_eval)(float *out, float *lanes, const float *xt, size_t np,
+                  size_t d, const float *c, size_t m, const float *xn2,
+                  const float *cn2, const float *pot, const float *w);
   /* out[i] = ||x_i||^2, FMA chain in order j = 0..d-1. */
   void (*norms)(float *out, const float *x, size_t n, size_t d);
   /* acc[j] = fma(w, x[j], acc[j]) in double. */
@@ -64,8 +65,15 @@ void vq_argmin_c(int32_t *idx, float *score, const float *x, size_t n,
                  size_t npanels, size_t k);
 void vq_l2sq_many_c(float *out, const float *x, size_t n, size_t d,
                     const float *c, size_t m);
-void vq_dots_c(float *out, const float *x, size_t n, size_t d,
-               const float *c, size_t m);
+/* Evaluates m candidates (row-major c, m x d) on np panels of 16 vectors
+ * stored transposed (xt[(p * d + j) * 16 + r]). For vector i = 16 p + r:
+ *   v = max(0, (xn2[i] + cn2[q]) - 2 dot(x_i, c_q))
+ * with dot one FMA chain over j; out[q * 16 np + i] = v, and
+ *   lanes[q * 16 + r] = fma(w[i], min(v, pot[i]), lanes[q * 16 + r])
+ * panel after panel. Every path computes the same bits. */
+void vq_pp_eval_c(float *out, float *lanes, const float *xt, size_t np,
+                  size_t d, const float *c, size_t m, const float *xn2,
+                  const float *cn2, const float *pot, const float *w);
 void vq_norms_c(float *out, const float *x, size_t n, size_t d);
 void vq_axpy_f64_c(double *acc, const float *x, double w, size_t d);
 #ifdef VQ_HAVE_AVX2
@@ -81,8 +89,10 @@ void vq_axpy_f64_avx2(double *acc, const float *x, double w, size_t d);
 void vq_argmin_avx512(int32_t *idx, float *score, const float *x, size_t n,
                       size_t d, const float *packed, const float *half_norm,
                       size_t npanels, size_t k);
-void vq_dots_avx512(float *out, const float *x, size_t n, size_t d,
-                    const float *c, size_t m);
+void vq_pp_eval_avx512(float *out, float *lanes, const float *xt,
+                       size_t np, size_t d, const float *c, size_t m,
+                       const float *xn2, const float *cn2, const float *pot,
+                       const float *w);
 #endif
 
 #endif /* VQ_DSP_DIST_H */

@@ -108,49 +108,64 @@ void vq_argmin_avx512(int32_t *idx, float *score, const float *x, size_t n,
   vq_free(bv), vq_free(bi), vq_free(pad);
 }
 
-/* Dot products of rows with m <= 16 codewords given transposed
- * (ct[j * 16 + l]), 8 rows at a time: out[i * m + l]. */
-static void dots_8x16(float *out, size_t m, const float *x, size_t d,
-                      const float *ct, size_t nr) {
-  const float *x0 = x, *x1 = x + (nr > 1) * d, *x2 = x + (nr > 2) * 2 * d;
-  const float *x3 = x + (nr > 3) * 3 * d, *x4 = x + (nr > 4) * 4 * d;
-  const float *x5 = x + (nr > 5) * 5 * d, *x6 = x + (nr > 6) * 6 * d;
-  const float *x7 = x + (nr > 7) * 7 * d;
+/* Two panels (32 vectors) against 4 candidates: 8 FMA chains. */
+static void pp_tile(__m512 acc[8], const float *xt0, const float *xt1,
+                    size_t d, const float *c0, const float *c1,
+                    const float *c2, const float *c3) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
-  __m512 a5 = a0, a6 = a0, a7 = a0, res[8];
-  float tmp[16];
-  size_t j, r;
+  __m512 a5 = a0, a6 = a0, a7 = a0;
+  size_t j;
   for (j = 0; j < d; j++) {
-    __m512 c = _mm512_load_ps(ct + j * 16);
-    a0 = _mm512_fmadd_ps(_mm512_set1_ps(x0[j]), c, a0);
-    a1 = _mm512_fmadd_ps(_mm512_set1_ps(x1[j]), c, a1);
-    a2 = _mm512_fmadd_ps(_mm512_set1_ps(x2[j]), c, a2);
-    a3 = _mm512_fmadd_ps(_mm512_set1_ps(x3[j]), c, a3);
-    a4 = _mm512_fmadd_ps(_mm512_set1_ps(x4[j]), c, a4);
-    a5 = _mm512_fmadd_ps(_mm512_set1_ps(x5[j]), c, a5);
-    a6 = _mm512_fmadd_ps(_mm512_set1_ps(x6[j]), c, a6);
-    a7 = _mm512_fmadd_ps(_mm512_set1_ps(x7[j]), c, a7);
+    __m512 x0 = _mm512_load_ps(xt0 + j * 16), x1 = _mm512_load_ps(xt1 + j * 16);
+    __m512 b;
+    b = _mm512_set1_ps(c0[j]);
+    a0 = _mm512_fmadd_ps(x0, b, a0), a1 = _mm512_fmadd_ps(x1, b, a1);
+    b = _mm512_set1_ps(c1[j]);
+    a2 = _mm512_fmadd_ps(x0, b, a2), a3 = _mm512_fmadd_ps(x1, b, a3);
+    b = _mm512_set1_ps(c2[j]);
+    a4 = _mm512_fmadd_ps(x0, b, a4), a5 = _mm512_fmadd_ps(x1, b, a5);
+    b = _mm512_set1_ps(c3[j]);
+    a6 = _mm512_fmadd_ps(x0, b, a6), a7 = _mm512_fmadd_ps(x1, b, a7);
   }
-  res[0] = a0, res[1] = a1, res[2] = a2, res[3] = a3;
-  res[4] = a4, res[5] = a5, res[6] = a6, res[7] = a7;
-  for (r = 0; r < nr; r++) {
-    _mm512_storeu_ps(tmp, res[r]);
-    memcpy(out + r * m, tmp, m * sizeof(float));
-  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+  acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
 }
 
-void vq_dots_avx512(float *out, const float *x, size_t n, size_t d,
-                    const float *c, size_t m) {
-  float *ct = vq_aligned_array(16 * d, sizeof(float));
-  size_t i, j, l;
-  if (!ct || m > 16) {
-    vq_free(ct);
-    vq_dots_c(out, x, n, d, c, m);
-    return;
+/* Finishes one panel for one candidate (same arithmetic as the C path). */
+static void pp_finish(float *out, float *lanes, __m512 dot, const float *xn2,
+                      float cn2, const float *pot, const float *w) {
+  __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_loadu_ps(xn2),
+                                         _mm512_set1_ps(cn2)),
+                           _mm512_mul_ps(_mm512_set1_ps(2.0f), dot));
+  __m512 mn;
+  v = _mm512_max_ps(v, _mm512_setzero_ps());
+  _mm512_storeu_ps(out, v);
+  mn = _mm512_min_ps(v, _mm512_loadu_ps(pot));
+  _mm512_storeu_ps(lanes, _mm512_fmadd_ps(_mm512_loadu_ps(w), mn,
+                                          _mm512_loadu_ps(lanes)));
+}
+
+void vq_pp_eval_avx512(float *out, float *lanes, const float *xt,
+                       size_t np, size_t d, const float *c, size_t m,
+                       const float *xn2, const float *cn2, const float *pot,
+                       const float *w) {
+  size_t rows = 16 * np, p, q, t;
+  __m512 acc[8];
+  for (p = 0; p < np; p += 2) {
+    size_t p1 = p + 1 < np ? p + 1 : p; /* odd count: repeat, not stored */
+    for (q = 0; q < m; q += 4) {
+      const float *cq[4];
+      for (t = 0; t < 4; t++) cq[t] = c + VQ_MIN(q + t, m - 1) * d;
+      pp_tile(acc, xt + p * d * 16, xt + p1 * d * 16, d, cq[0], cq[1], cq[2],
+              cq[3]);
+      for (t = 0; t < 4 && q + t < m; t++) {
+        size_t l = q + t;
+        pp_finish(out + l * rows + p * 16, lanes + l * 16, acc[2 * t],
+                  xn2 + p * 16, cn2[l], pot + p * 16, w + p * 16);
+        if (p1 != p)
+          pp_finish(out + l * rows + p1 * 16, lanes + l * 16, acc[2 * t + 1],
+                    xn2 + p1 * 16, cn2[l], pot + p1 * 16, w + p1 * 16);
+      }
+    }
   }
-  for (l = 0; l < m; l++)
-    for (j = 0; j < d; j++) ct[j * 16 + l] = c[l * d + j];
-  for (i = 0; i < n; i += 8)
-    dots_8x16(out + i * m, m, x + i * d, d, ct, VQ_MIN(8, n - i));
-  vq_free(ct);
 }
