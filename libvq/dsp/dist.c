@@ -105,7 +105,7 @@ static const vq_dist_impl impl_c = {
 #ifdef VQ_HAVE_AVX2
 static const vq_dist_impl impl_avx2 = {
   "avx2", VQ_KERNEL_AVX2, 16, vq_argmin_avx2, vq_l2sq_many_avx2,
-  vq_pp_eval_c, vq_norms_avx2, vq_axpy_f64_avx2
+  vq_pp_eval_avx2, vq_norms_avx2, vq_axpy_f64_avx2
 };
 #endif
 #ifdef VQ_HAVE_AVX512

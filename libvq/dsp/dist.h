@@ -82,6 +82,9 @@ void vq_argmin_avx2(int32_t *idx, float *score, const float *x, size_t n,
                     size_t npanels, size_t k);
 void vq_l2sq_many_avx2(float *out, const float *x, size_t n, size_t d,
                        const float *c, size_t m);
+void vq_pp_eval_avx2(float *out, float *lanes, const float *xt, size_t np,
+                     size_t d, const float *c, size_t m, const float *xn2,
+                     const float *cn2, const float *pot, const float *w);
 void vq_norms_avx2(float *out, const float *x, size_t n, size_t d);
 void vq_axpy_f64_avx2(double *acc, const float *x, double w, size_t d);
 #endif

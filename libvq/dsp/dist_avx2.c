@@ -197,3 +197,61 @@ void vq_axpy_f64_avx2(double *acc, const float *x, double w, size_t d) {
   }
   for (; j < d; j++) acc[j] = fma(w, (double)x[j], acc[j]);
 }
+
+/* k-means++ evaluation: one panel (16 vectors, two registers) against 4
+ * candidates, 8 FMA chains; same arithmetic as vq_pp_eval_c(). */
+static void pp_tile(__m256 acc[8], const float *xt, size_t d,
+                    const float *const cq[4]) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+  __m256 a5 = a0, a6 = a0, a7 = a0;
+  size_t j;
+  for (j = 0; j < d; j++) {
+    __m256 x0 = _mm256_load_ps(xt + j * 16), x1 = _mm256_load_ps(xt + j * 16 + 8);
+    __m256 b;
+    b = _mm256_broadcast_ss(cq[0] + j);
+    a0 = _mm256_fmadd_ps(x0, b, a0), a1 = _mm256_fmadd_ps(x1, b, a1);
+    b = _mm256_broadcast_ss(cq[1] + j);
+    a2 = _mm256_fmadd_ps(x0, b, a2), a3 = _mm256_fmadd_ps(x1, b, a3);
+    b = _mm256_broadcast_ss(cq[2] + j);
+    a4 = _mm256_fmadd_ps(x0, b, a4), a5 = _mm256_fmadd_ps(x1, b, a5);
+    b = _mm256_broadcast_ss(cq[3] + j);
+    a6 = _mm256_fmadd_ps(x0, b, a6), a7 = _mm256_fmadd_ps(x1, b, a7);
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+  acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
+}
+
+static void pp_finish8(float *out, float *lanes, __m256 dot,
+                       const float *xn2, float cn2, const float *pot,
+                       const float *w) {
+  __m256 v = _mm256_sub_ps(_mm256_add_ps(_mm256_loadu_ps(xn2),
+                                         _mm256_set1_ps(cn2)),
+                           _mm256_mul_ps(_mm256_set1_ps(2.0f), dot));
+  __m256 mn;
+  v = _mm256_max_ps(v, _mm256_setzero_ps());
+  _mm256_storeu_ps(out, v);
+  mn = _mm256_min_ps(v, _mm256_loadu_ps(pot));
+  _mm256_storeu_ps(lanes, _mm256_fmadd_ps(_mm256_loadu_ps(w), mn,
+                                          _mm256_loadu_ps(lanes)));
+}
+
+void vq_pp_eval_avx2(float *out, float *lanes, const float *xt, size_t np,
+                     size_t d, const float *c, size_t m, const float *xn2,
+                     const float *cn2, const float *pot, const float *w) {
+  size_t rows = 16 * np, p, q, t;
+  __m256 acc[8];
+  for (p = 0; p < np; p++) {
+    for (q = 0; q < m; q += 4) {
+      const float *cq[4];
+      for (t = 0; t < 4; t++) cq[t] = c + VQ_MIN(q + t, m - 1) * d;
+      pp_tile(acc, xt + p * d * 16, d, cq);
+      for (t = 0; t < 4 && q + t < m; t++) {
+        size_t l = q + t, o = p * 16;
+        pp_finish8(out + l * rows + o, lanes + l * 16, acc[2 * t], xn2 + o,
+                   cn2[l], pot + o, w + o);
+        pp_finish8(out + l * rows + o + 8, lanes + l * 16 + 8, acc[2 * t + 1],
+                   xn2 + o + 8, cn2[l], pot + o + 8, w + o + 8);
+      }
+    }
+  }
+}
