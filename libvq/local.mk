@@ -14,6 +14,7 @@ libvqcore_la_SOURCES = \
   libvq/cpu.c \
   libvq/fileio.c \
   libvq/array.c \
+  libvq/array_priv.h \
   libvq/npy.c \
   libvq/json.c \
   libvq/json.h \
