@@ -90,6 +90,11 @@ int cli_show_progress(int quiet, int verbose) {
   return verbose > 0 || isatty(STDERR_FILENO);
 }
 
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 int cli_sniff(const char *path) {
   unsigned char b[16];
   struct stat st;
@@ -109,6 +114,9 @@ int cli_sniff(const char *path) {
     return CLI_KIND_IMAGE;
   if (got >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
     return CLI_KIND_SAFETENSORS;
+  /* damaged files of a named type: let its reader say what is wrong */
+  if (ends_with(path, ".safetensors")) return CLI_KIND_SAFETENSORS;
+  if (ends_with(path, ".npy")) return CLI_KIND_NPY;
   return CLI_KIND_UNKNOWN;
 }
 

@@ -208,10 +208,11 @@ static int parse_file(npy_header *h, size_t *offset, uint64_t *bytes,
   cursor c;
   char shp[200];
   int i, rc;
-  if (size < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
-    return vq_diag_set(diag, size < 10 && size >= 6 &&
-                       !memcmp(buf, "\x93NUMPY", 6) ? VQ_ERR_TRUNCATED
-                       : VQ_ERR_FORMAT, "%s: not a .npy file (bad magic)",
+  if (size < 6 || memcmp(buf, "\x93NUMPY", 6) != 0)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: not a .npy file (bad "
+                       "magic)", name);
+  if (size < 10)
+    return vq_diag_set(diag, VQ_ERR_TRUNCATED, "%s: truncated .npy header",
                        name);
   if (buf[6] < 1 || buf[6] > 3 || buf[7] != 0)
     return vq_diag_set(diag, VQ_ERR_UNSUPPORTED,

@@ -48,6 +48,30 @@ VQ_TEST_UNUSED static const char *vq_test_srcpath(char *buf, size_t size, const 
   return buf;
 }
 
+#include <dirent.h>
+#include <string.h>
+
+/* Calls fn on every file of $srcdir/rel (sorted order not needed); returns
+ * the number of files seen, or -1 when the folder cannot be read. */
+VQ_TEST_UNUSED static int vq_test_each_file(const char *rel,
+                                            void (*fn)(const char *path)) {
+  char dir[1024], path[2048];
+  struct dirent *e;
+  DIR *d;
+  int n = 0;
+  vq_test_srcpath(dir, sizeof dir, rel);
+  d = opendir(dir);
+  if (!d) return -1;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    fn(path);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
 VQ_TEST_UNUSED static int vq_test_finish(const char *name) {
   if (vq_test_failures) {
     fprintf(stderr, "%s: %d check(s) failed\n", name, vq_test_failures);
