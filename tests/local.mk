@@ -5,8 +5,8 @@ SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
   srcdir='$(srcdir)'; top_srcdir='$(top_srcdir)'; \
   top_builddir='$(top_builddir)'; PYTHON3='$(PYTHON3)'; \
-  MAKE='$(MAKE)'; \
-  export srcdir top_srcdir top_builddir PYTHON3 MAKE;
+  MAKE='$(MAKE)'; SAN_CFLAGS='$(SAN_CFLAGS)'; \
+  export srcdir top_srcdir top_builddir PYTHON3 MAKE SAN_CFLAGS;
 
 noinst_HEADERS = tests/testutil.h
 VQ_TEST_LDADD = libvqcore.la $(VQ_EXT_LIBS)

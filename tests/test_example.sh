@@ -21,7 +21,9 @@ flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_PATH="$pcdir" \
   pkg-config --cflags --libs libvq)
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086
-${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$tmp/example" "$tmp/example.c" $flags
+# (a sanitizer build's library needs the program built the same way)
+${CC:-cc} -std=c99 -Wall -Wextra -Werror ${SAN_CFLAGS:-} -o "$tmp/example" \
+  "$tmp/example.c" $flags
 libdir=$(dirname "$pcdir")
 out=$(LD_LIBRARY_PATH="$libdir" "$tmp/example")
 echo "$out"
