@@ -151,3 +151,38 @@ void vq_atomic_abort(vq_atomic_file *a) {
   if (a->tmp_path) unlink(a->tmp_path);
   atomic_free(a);
 }
+
+/* Public form of the atomic writer. */
+struct vq_outfile {
+  vq_atomic_file a;
+};
+
+int vq_outfile_open(vq_outfile **f, FILE **fp, const char *path,
+                    vq_diag *diag) {
+  int rc;
+  if (!f || !fp || !path) return VQ_ERR_INVALID_ARG;
+  *f = malloc(sizeof **f);
+  *fp = NULL;
+  if (!*f) return vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+  if ((rc = vq_atomic_open(&(*f)->a, path, diag)) < 0) {
+    free(*f);
+    *f = NULL;
+    return rc;
+  }
+  *fp = (*f)->a.fp;
+  return VQ_OK;
+}
+
+int vq_outfile_commit(vq_outfile *f, vq_diag *diag) {
+  int rc;
+  if (!f) return VQ_ERR_INVALID_ARG;
+  rc = vq_atomic_commit(&f->a, diag);
+  free(f);
+  return rc;
+}
+
+void vq_outfile_abort(vq_outfile *f) {
+  if (!f) return;
+  vq_atomic_abort(&f->a);
+  free(f);
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include "vq/common.h"
 #include "vq/array.h"
+#include "vq/file.h"
 
 #define VQ_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define VQ_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -61,4 +61,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/search.h \
   libvq/include/vq/kmeans.h \
   libvq/include/vq/codebook.h \
-  libvq/include/vq/image.h
+  libvq/include/vq/image.h \
+  libvq/include/vq/file.h

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vq/file.h>
 #include "imageio.h"
 
 int vq_img_fail(vq_diag *diag, int code, const char *name, const char *fmt,
@@ -209,71 +210,6 @@ int vq_image_read(vq_image **out, const char *path, uint64_t max_pixels,
   return rc;
 }
 
-/* The process umask, read without changing it (umask() would race with
- * other threads creating files); 022 when /proc is unavailable. */
-static mode_t current_umask(void) {
-  char line[128];
-  unsigned long m = 022;
-  FILE *f = fopen("/proc/self/status", "re");
-  if (!f) return (mode_t)m;
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "Umask:", 6) == 0) {
-      m = strtoul(line + 6, NULL, 8);
-      break;
-    }
-  fclose(f);
-  return (mode_t)(m & 0777);
-}
-
-/* Opens a fresh temporary file beside path; *tmp must be freed. */
-static int tmp_open(const char *path, char **tmp, FILE **fp,
-                    vq_diag *diag) {
-  size_t n = strlen(path);
-  int fd;
-  *fp = NULL;
-  *tmp = malloc(n + 12);
-  if (!*tmp) return vq_img_fail(diag, VQ_ERR_NOMEM, path, "out of memory");
-  memcpy(*tmp, path, n);
-  memcpy(*tmp + n, ".tmp-XXXXXX", 12);
-  fd = mkstemp(*tmp);
-  if (fd < 0) {
-    int e = errno;
-    free(*tmp);
-    *tmp = NULL;
-    return vq_img_fail(diag, VQ_ERR_IO, path, "cannot create: %s",
-                       strerror(e));
-  }
-  /* mkstemp makes 0600 files; give the result the usual mode. */
-  if (fchmod(fd, 0666 & ~current_umask()) != 0) { /* not fatal */ }
-  *fp = fdopen(fd, "wb");
-  if (!*fp) {
-    close(fd);
-    unlink(*tmp);
-    free(*tmp);
-    *tmp = NULL;
-    return vq_img_fail(diag, VQ_ERR_NOMEM, path, "out of memory");
-  }
-  return VQ_OK;
-}
-
-/* Closes the temporary file and renames it over path when rc is 0;
- * removes it otherwise. Returns the final status. */
-static int tmp_close(int rc, FILE *fp, char *tmp, const char *path,
-                     vq_diag *diag) {
-  int bad = ferror(fp), e = 0;
-  if (fflush(fp) != 0) bad = 1, e = errno;
-  if (fclose(fp) != 0) bad = 1, e = e ? e : errno;
-  if (rc == VQ_OK && bad)
-    rc = vq_img_fail(diag, VQ_ERR_IO, path, "write failed: %s",
-                     strerror(e ? e : EIO));
-  if (rc == VQ_OK && rename(tmp, path) != 0)
-    rc = vq_img_fail(diag, VQ_ERR_IO, path, "cannot rename temporary "
-                     "file: %s", strerror(errno));
-  if (rc != VQ_OK) unlink(tmp);
-  free(tmp);
-  return rc;
-}
-
 /* Writer for the extension of path, or NULL. */
 typedef int (*writer_fn)(const vq_image *, FILE *, const char *,
                          vq_diag *);
@@ -291,7 +227,7 @@ static writer_fn writer_for(const char *path) {
 
 int vq_image_write(const vq_image *img, const char *path, vq_diag *diag) {
   writer_fn write;
-  char *tmp;
+  vq_outfile *f;
   FILE *fp;
   int rc;
   if (!path) return VQ_ERR_INVALID_ARG;
@@ -307,8 +243,12 @@ int vq_image_write(const vq_image *img, const char *path, vq_diag *diag) {
     return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, path, "PPM/PGM holds 1 or "
                        "3 channels, not %d (alpha needs .png)",
                        img->channels);
-  rc = tmp_open(path, &tmp, &fp, diag);
+  rc = vq_outfile_open(&f, &fp, path, diag);
   if (rc != VQ_OK) return rc;
   rc = write(img, fp, path, diag);
-  return tmp_close(rc, fp, tmp, path, diag);
+  if (rc != VQ_OK) {
+    vq_outfile_abort(f);
+    return rc;
+  }
+  return vq_outfile_commit(f, diag);
 }

@@ -9,5 +9,6 @@
 #include "kmeans.h"
 #include "codebook.h"
 #include "image.h"
+#include "file.h"
 
 #endif /* VQ_VQ_H */
