@@ -28,6 +28,8 @@ static void usage(FILE *f) {
 "  --seed S                random seed (default 1234)\n"
 "  --threads T             threads (default: all cores)\n"
 "  --max-per-centroid P    train on at most K*P random vectors\n"
+"  --init-sample P         k-means++ seeds from at most K*P random vectors\n"
+"                          (default 64; 0: all)\n"
 "  --spherical             cosine k-means (unit-norm centroids)\n"
 "  --weights W.npy         per-vector weights [N]\n"
 "  --patch P               image patch size (required for images)\n"
@@ -55,7 +57,7 @@ typedef struct opts {
 
 enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
-  OPT_MAXPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
+  OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION
 };
 
@@ -67,6 +69,7 @@ static const struct option long_opts[] = {
   {"seed", required_argument, 0, OPT_SEED},
   {"threads", required_argument, 0, OPT_THREADS},
   {"max-per-centroid", required_argument, 0, OPT_MAXPC},
+  {"init-sample", required_argument, 0, OPT_INITPC},
   {"spherical", no_argument, 0, OPT_SPHERICAL},
   {"weights", required_argument, 0, OPT_WEIGHTS},
   {"patch", required_argument, 0, OPT_PATCH},
@@ -128,6 +131,11 @@ static int parse_one(opts *o, int c, const char *arg) {
       if (cli_parse_u64(prog, "--max-per-centroid", arg, 1, 1u << 30, &u))
         return 1;
       o->km.max_per_centroid = (size_t)u;
+      return -1;
+    case OPT_INITPC:
+      if (cli_parse_u64(prog, "--init-sample", arg, 0, 1u << 30, &u))
+        return 1;
+      o->km.init_per_centroid = (size_t)u;
       return -1;
     case OPT_SPHERICAL: o->km.spherical = 1; return -1;
     case OPT_WEIGHTS: o->weights = arg; return -1;
@@ -294,6 +302,8 @@ static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
   rc |= set_meta(cb, "kmeans.nredo", "%d", p->nredo);
   rc |= set_meta(cb, "kmeans.tol", "%.17g", p->tol);
   rc |= set_meta(cb, "kmeans.max_per_centroid", "%zu", p->max_per_centroid);
+  rc |= set_meta(cb, "kmeans.init_per_centroid", "%zu",
+                 p->init_per_centroid);
   rc |= set_meta(cb, "kmeans.spherical", "%d", p->spherical);
   rc |= set_meta(cb, "kmeans.weighted", "%d", o->weights != NULL);
   rc |= set_meta(cb, "train.n", "%zu", dt->n);

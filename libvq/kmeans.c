@@ -28,6 +28,7 @@ int vq_kmeans_params_init_(vq_kmeans_params *p, uint32_t abi,
   p->init = VQ_INIT_KMEANSPP;
   p->seed = 1234;
   p->nredo = 1;
+  p->init_per_centroid = 64;
   return VQ_OK;
 }
 
@@ -63,6 +64,9 @@ int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
                        "[0, 1)");
   if (p->max_per_centroid && vq_mul_size(p->k, p->max_per_centroid, &nt))
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "max_per_centroid too "
+                       "large");
+  if (p->init_per_centroid && vq_mul_size(p->k, p->init_per_centroid, &nt))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "init_per_centroid too "
                        "large");
   if (!vq_dist_select(p->kernel))
     return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the requested search "
@@ -334,12 +338,12 @@ static float *normalised(const float *x, size_t n, size_t d) {
   return o;
 }
 
-/* A random subsample of at most k * max_per_centroid rows, or NULL (and
+/* A random subsample of at most k * per_centroid rows, or NULL (and
  * *no = n) when no cap applies. */
-static int subsample(const vq_kmeans_params *p, const float *x,
-                     const float *w, size_t n, size_t d, float **xo,
-                     float **wo, size_t *no, vq_rng *rng) {
-  size_t cap = p->max_per_centroid ? p->k * p->max_per_centroid : n, i;
+static int subsample(const vq_kmeans_params *p, size_t per_centroid,
+                     const float *x, const float *w, size_t n, size_t d,
+                     float **xo, float **wo, size_t *no, vq_rng *rng) {
+  size_t cap = per_centroid ? p->k * per_centroid : n, i;
   size_t m = VQ_MIN(n, cap);
   size_t *perm;
   *xo = NULL, *wo = NULL, *no = n;
@@ -361,6 +365,29 @@ static int subsample(const vq_kmeans_params *p, const float *x,
   free(perm);
   *no = m;
   return VQ_OK;
+}
+
+/* k-means++ on all training vectors, or on a random subsample of
+ * k * init_per_centroid of them. */
+static int seed_kmeanspp(km *s, vq_rng *rng) {
+  float *xs = NULL, *ws = NULL, *nrm;
+  size_t m;
+  int rc = subsample(s->p, s->p->init_per_centroid, s->x, s->w, s->n, s->d,
+                     &xs, &ws, &m, rng);
+  if (rc < 0 || !xs) {
+    if (rc == VQ_OK)
+      rc = vq_kmeanspp(s->c, s->x, s->w, s->xnorm, s->n, s->d, s->k, rng,
+                       s->nt, s->impl);
+    vq_free(xs), free(ws);
+    return rc;
+  }
+  nrm = vq_malloc_array(m, sizeof(float));
+  if (!nrm) rc = VQ_ERR_NOMEM;
+  else vq_norms(nrm, xs, m, s->d, s->nt);
+  if (rc == VQ_OK)
+    rc = vq_kmeanspp(s->c, xs, ws, nrm, m, s->d, s->k, rng, s->nt, s->impl);
+  free(nrm), vq_free(xs), free(ws);
+  return rc;
 }
 
 /* Final statistics of centroids cent on the full data (s over it). */
@@ -425,7 +452,8 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
     goto done;
   }
   s.p = p, s.d = d, s.k = p->k, s.nt = vq_threads(p->nthreads);
-  rc = subsample(p, x, weights, n, d, &xs, &ws, &s.n, &rng);
+  rc = subsample(p, p->max_per_centroid, x, weights, n, d, &xs, &ws, &s.n,
+                 &rng);
   s.x = xs ? xs : x;
   s.w = xs ? ws : weights;
   if (rc < 0 || (rc = km_alloc(&s)) < 0) goto done;
@@ -435,9 +463,7 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
     vq_rng_seed(&run, p->seed + 0x9e3779b97f4a7c15ULL * (uint64_t)r);
     s.reseeds = 0;
     if (p->init == VQ_INIT_RANDOM) init_random(&s, &run);
-    else if ((rc = vq_kmeanspp(s.c, s.x, s.w, s.xnorm, s.n, s.d, s.k, &run,
-                               s.nt, s.impl)) < 0)
-      goto done;
+    else if ((rc = seed_kmeanspp(&s, &run)) < 0) goto done;
     if ((rc = lloyd(&s, r, &iters)) < 0) goto done;
     if (p->nredo > 1) {
       double sse;

@@ -27,6 +27,9 @@ typedef struct vq_kmeans_params {
                              below tol (default 0: run all iterations) */
   size_t max_per_centroid;/* train on a random subsample of at most
                              k * max_per_centroid points (0 = all, default) */
+  size_t init_per_centroid;/* k-means++ seeds from a random subsample of
+                             at most k * init_per_centroid points (0 = all;
+                             default 64); the Lloyd iterations use all */
   int spherical;          /* cosine k-means on unit-normalised vectors with
                              unit-norm centroids; statistics are measured
                              on the normalised vectors (default 0) */
