@@ -36,8 +36,9 @@ const char *vq_dtype_name(vq_dtype dtype) {
   }
 }
 
-int vq_array_alloc(vq_array **out, vq_dtype dtype, int ndim,
-                   const uint64_t *shape) {
+/* The array header, and its data buffer unless the caller supplies one. */
+static int array_new(vq_array **out, vq_dtype dtype, int ndim,
+                     const uint64_t *shape, int with_data) {
   vq_array *a;
   uint64_t count = 1, bytes;
   size_t es = vq_dtype_size(dtype);
@@ -55,13 +56,18 @@ int vq_array_alloc(vq_array **out, vq_dtype dtype, int ndim,
   a->ndim = ndim;
   for (i = 0; i < ndim; i++) a->shape[i] = shape[i];
   a->count = count;
-  a->data = vq_aligned_array((size_t)bytes, 1);
-  if (!a->data) {
+  a->data = with_data ? vq_aligned_array((size_t)bytes, 1) : NULL;
+  if (with_data && !a->data) {
     free(a);
     return VQ_ERR_NOMEM;
   }
   *out = a;
   return VQ_OK;
+}
+
+int vq_array_alloc(vq_array **out, vq_dtype dtype, int ndim,
+                   const uint64_t *shape) {
+  return array_new(out, dtype, ndim, shape, 1);
 }
 
 int vq_array_create(vq_array **out, vq_dtype dtype, int ndim,
@@ -186,11 +192,10 @@ int vq_array_from_raw(vq_array **out, const void *data, vq_dtype src,
       ((uintptr_t)data % es) == 0) {
     /* zero copy: the array keeps the map */
     vq_map *keep = malloc(sizeof *keep);
-    if (!keep || (rc = vq_array_alloc(&a, src, ndim, shape)) < 0) {
+    if (!keep || (rc = array_new(&a, src, ndim, shape, 0)) < 0) {
       free(keep);
       return vq_diag_set(diag, VQ_ERR_NOMEM, "%s: out of memory", name);
     }
-    vq_free(a->data);
     a->data = (void *)data;
     *keep = *map;
     map->data = NULL, map->size = 0, map->mapped = 0;
