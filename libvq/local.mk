@@ -24,6 +24,8 @@ libvqcore_la_SOURCES = \
   libvq/kmeans.c \
   libvq/kmeanspp.c \
   libvq/kmeanspp.h \
+  libvq/rangecoder.c \
+  libvq/rangecoder.h \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =

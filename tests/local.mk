@@ -18,7 +18,8 @@ VQ_C_TESTS = \
   tests/test_safetensors \
   tests/test_search \
   tests/test_kmeans \
-  tests/test_image
+  tests/test_image \
+  tests/test_rangecoder
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
@@ -40,6 +41,9 @@ tests_test_search_LDADD = $(VQ_TEST_LDADD)
 tests_test_kmeans_SOURCES = tests/test_kmeans.c
 tests_test_kmeans_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_kmeans_LDADD = $(VQ_TEST_LDADD)
+tests_test_rangecoder_SOURCES = tests/test_rangecoder.c
+tests_test_rangecoder_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_rangecoder_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

@@ -1,0 +1,289 @@
+/* A byte-oriented range coder with 32-bit range and carry propagation
+ * through a cached byte and a count of pending 0xFF bytes. Probabilities
+ * are 15-bit; every symbol keeps at least MIN_PROB of the range whatever
+ * its model says, so an adapted-away symbol stays codable.
+ *
+ * The decoder mirrors each renormalisation of the encoder, so it consumes
+ * exactly the bytes the encoder wrote: reading past the end means the
+ * stream was truncated, stopping short means it was not this stream. */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "vq/common.h"
+#include "rangecoder.h"
+
+#define TOP (1u << 24)
+#define MIN_PROB 4u
+
+/* Scaled cumulative frequency of symbols below s, with MIN_PROB per
+ * symbol reserved: strictly increasing, cum(n) = 2^15. */
+static uint32_t cum(const uint16_t *cdf, unsigned n, unsigned s) {
+  uint32_t scale = VQ_CDF_ONE - n * MIN_PROB;
+  return ((cdf[s] * scale) >> VQ_CDF_BITS) + s * MIN_PROB;
+}
+
+static unsigned rate_of(unsigned rate0, unsigned count) {
+  return rate0 + (count > 15) + (count > 31);
+}
+
+void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0) {
+  unsigned i;
+  memset(m, 0, sizeof *m);
+  if (n < 2) n = 2;
+  if (n > VQ_CDF_MAX_SYMBOLS) n = VQ_CDF_MAX_SYMBOLS;
+  m->n = (uint8_t)n;
+  m->rate0 = (uint8_t)(rate0 < 1 ? 1 : rate0 > 10 ? 10 : rate0);
+  for (i = 0; i <= n; i++) m->cdf[i] = (uint16_t)((VQ_CDF_ONE * i) / n);
+}
+
+static void cdf_adapt(vq_cdf *m, unsigned s) {
+  unsigned r = rate_of(m->rate0, m->count), i;
+  for (i = 1; i < m->n; i++) {
+    if (i <= s) m->cdf[i] = (uint16_t)(m->cdf[i] - (m->cdf[i] >> r));
+    else m->cdf[i] = (uint16_t)(m->cdf[i] + ((VQ_CDF_ONE - m->cdf[i]) >> r));
+  }
+  if (m->count < 32) m->count++;
+}
+
+void vq_bit_model_init(vq_bit_model *m, unsigned rate0) {
+  m->p0 = VQ_CDF_ONE / 2;
+  m->rate0 = (uint8_t)(rate0 < 1 ? 1 : rate0 > 10 ? 10 : rate0);
+  m->count = 0;
+}
+
+static void bit_adapt(vq_bit_model *m, int bit) {
+  unsigned r = rate_of(m->rate0, m->count);
+  if (bit) m->p0 = (uint16_t)(m->p0 - (m->p0 >> r));
+  else m->p0 = (uint16_t)(m->p0 + ((VQ_CDF_ONE - m->p0) >> r));
+  if (m->count < 32) m->count++;
+}
+
+/* ---- encoder ----------------------------------------------------------- */
+
+void vq_rc_enc_init(vq_rc_enc *e) {
+  memset(e, 0, sizeof *e);
+  e->range = 0xFFFFFFFFu;
+}
+
+void vq_rc_enc_clear(vq_rc_enc *e) {
+  free(e->buf);
+  memset(e, 0, sizeof *e);
+}
+
+static void put(vq_rc_enc *e, uint8_t b) {
+  if (e->size == e->cap) {
+    size_t nc = e->cap ? 2 * e->cap : 256;
+    uint8_t *nb = nc > e->cap ? realloc(e->buf, nc) : NULL;
+    if (!nb) {
+      e->error = 1;
+      return;
+    }
+    e->buf = nb, e->cap = nc;
+  }
+  e->buf[e->size++] = b;
+}
+
+/* Moves the top byte of low out, resolving carries. The first byte's
+ * slot needs no carry room: the coded value stays below 1. */
+static void shift_low(vq_rc_enc *e) {
+  if ((uint32_t)e->low < 0xFF000000u || (e->low >> 32) != 0) {
+    uint8_t carry = (uint8_t)(e->low >> 32);
+    if (e->started) put(e, (uint8_t)(e->cache + carry));
+    for (; e->pending; e->pending--) put(e, (uint8_t)(0xFF + carry));
+    e->cache = (uint8_t)(e->low >> 24);
+    e->started = 1;
+  } else {
+    e->pending++;
+  }
+  e->low = (e->low & 0x00FFFFFFu) << 8;
+}
+
+static void enc_normalize(vq_rc_enc *e) {
+  while (e->range < TOP) {
+    e->range <<= 8;
+    shift_low(e);
+  }
+}
+
+/* Codes the interval [lo, hi) of a total of 2^15. */
+static void encode(vq_rc_enc *e, uint32_t lo, uint32_t hi) {
+  uint32_t r = e->range >> VQ_CDF_BITS;
+  e->low += (uint64_t)r * lo;
+  e->range = hi < VQ_CDF_ONE ? r * (hi - lo) : e->range - r * lo;
+  enc_normalize(e);
+}
+
+void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
+                      unsigned n) {
+  encode(e, cum(cdf, n, s), cum(cdf, n, s + 1));
+}
+
+void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m) {
+  encode(e, cum(m->cdf, m->n, s), cum(m->cdf, m->n, s + 1));
+  cdf_adapt(m, s);
+}
+
+static uint32_t bit_split(const vq_bit_model *m) {
+  return ((m->p0 * (VQ_CDF_ONE - 2 * MIN_PROB)) >> VQ_CDF_BITS) + MIN_PROB;
+}
+
+void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m) {
+  uint32_t split = bit_split(m);
+  if (bit) encode(e, split, VQ_CDF_ONE);
+  else encode(e, 0, split);
+  bit_adapt(m, bit != 0);
+}
+
+/* v in [0, n), 1 <= n <= 2^16, through a division of the range. */
+static void enc_small_uint(vq_rc_enc *e, uint32_t v, uint32_t n) {
+  uint32_t r;
+  if (n < 2) return;
+  r = e->range / n;
+  e->low += (uint64_t)r * v;
+  e->range = v + 1 < n ? r : e->range - r * v;
+  enc_normalize(e);
+}
+
+void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits) {
+  if (nbits) enc_small_uint(e, v & ((1u << nbits) - 1), 1u << nbits);
+}
+
+static unsigned bit_length(uint64_t v) {
+  unsigned b = 0;
+  while (v) b++, v >>= 1;
+  return b;
+}
+
+/* The top 16 bits of v uniformly in their actual range, the rest raw. */
+void vq_rc_enc_uint(vq_rc_enc *e, uint64_t v, uint64_t n) {
+  uint64_t max = n - 1; /* n = 0 stands for 2^64 */
+  unsigned b = bit_length(max), low = b > 16 ? b - 16 : 0;
+  enc_small_uint(e, (uint32_t)(v >> low), (uint32_t)(max >> low) + 1);
+  while (low) {
+    unsigned k = low > 16 ? 16 : low;
+    low -= k;
+    vq_rc_enc_bits(e, (uint32_t)(v >> low), k);
+  }
+}
+
+int vq_rc_enc_finish(vq_rc_enc *e, const uint8_t **out, size_t *size) {
+  int i;
+  for (i = 0; i < 5; i++) shift_low(e);
+  *out = e->buf;
+  *size = e->size;
+  return e->error ? VQ_ERR_NOMEM : VQ_OK;
+}
+
+/* ---- decoder ----------------------------------------------------------- */
+
+static uint8_t next_byte(vq_rc_dec *d) {
+  /* past the end: zeros, and the position keeps counting */
+  uint8_t b = d->pos < d->size ? d->buf[d->pos] : 0;
+  if (d->pos <= d->size) d->pos++;
+  return b;
+}
+
+void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
+  int i;
+  d->buf = buf;
+  d->size = buf ? size : 0;
+  d->pos = 0;
+  d->code = 0;
+  d->range = 0xFFFFFFFFu;
+  d->error = 0;
+  for (i = 0; i < 4; i++) d->code = d->code << 8 | next_byte(d);
+  if (d->code >= d->range) d->error = 1;
+}
+
+static void dec_normalize(vq_rc_dec *d) {
+  while (d->range < TOP) {
+    d->range <<= 8;
+    d->code = d->code << 8 | next_byte(d);
+  }
+}
+
+/* Takes the interval [lo, hi) that was found, as the encoder did. */
+static void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo, uint32_t hi) {
+  d->code -= r * lo;
+  d->range = hi < VQ_CDF_ONE ? r * (hi - lo) : d->range - r * lo;
+  if (d->code >= d->range) { /* only a damaged stream gets here */
+    d->error = 1;
+    d->code = 0;
+  }
+  dec_normalize(d);
+}
+
+/* The symbol whose scaled interval holds code. */
+static unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
+  uint32_t r = d->range >> VQ_CDF_BITS, lo = 0, hi;
+  unsigned s;
+  for (s = 0; s + 1 < n; s++) {
+    hi = cum(cdf, n, s + 1);
+    if (d->code < r * hi) break;
+    lo = hi;
+  }
+  hi = s + 1 < n ? cum(cdf, n, s + 1) : VQ_CDF_ONE;
+  dec_update(d, r, lo, hi);
+  return s;
+}
+
+unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
+  return dec_cdf(d, cdf, n);
+}
+
+unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m) {
+  unsigned s = dec_cdf(d, m->cdf, m->n);
+  cdf_adapt(m, s);
+  return s;
+}
+
+int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m) {
+  uint32_t r = d->range >> VQ_CDF_BITS, split = bit_split(m);
+  int bit = d->code >= r * split;
+  if (bit) dec_update(d, r, split, VQ_CDF_ONE);
+  else dec_update(d, r, 0, split);
+  bit_adapt(m, bit);
+  return bit;
+}
+
+static uint32_t dec_small_uint(vq_rc_dec *d, uint32_t n) {
+  uint32_t r, v;
+  if (n < 2) return 0;
+  r = d->range / n;
+  v = d->code / r;
+  if (v > n - 1) v = n - 1;
+  d->code -= r * v;
+  d->range = v + 1 < n ? r : d->range - r * v;
+  if (d->code >= d->range) {
+    d->error = 1;
+    d->code = 0;
+  }
+  dec_normalize(d);
+  return v;
+}
+
+uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits) {
+  return nbits ? dec_small_uint(d, 1u << nbits) : 0;
+}
+
+uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n) {
+  uint64_t max = n - 1, v;
+  unsigned b = bit_length(max), low = b > 16 ? b - 16 : 0;
+  v = dec_small_uint(d, (uint32_t)(max >> low) + 1);
+  while (low) {
+    unsigned k = low > 16 ? 16 : low;
+    low -= k;
+    v = v << k | vq_rc_dec_bits(d, k);
+  }
+  if (v > max) {
+    d->error = 1;
+    return 0;
+  }
+  return v;
+}
+
+int vq_rc_dec_finish(const vq_rc_dec *d) {
+  if (d->pos > d->size) return VQ_ERR_TRUNCATED;
+  if (d->error || d->pos != d->size) return VQ_ERR_FORMAT;
+  return VQ_OK;
+}

@@ -1,0 +1,86 @@
+/* Range coder: adaptive multi-symbol CDFs (15-bit, up to 16 symbols),
+ * adaptive binary contexts, raw bits and uniform integers up to 2^64.
+ * Integer arithmetic only: encoder and decoder agree bit for bit on every
+ * platform. Internal (the container and the token codecs build on it). */
+#ifndef VQ_RANGECODER_H
+#define VQ_RANGECODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VQ_CDF_BITS 15
+#define VQ_CDF_ONE (1u << VQ_CDF_BITS)
+#define VQ_CDF_MAX_SYMBOLS 16
+
+/* An adaptive distribution over n <= 16 symbols: cdf[s] is the scaled
+ * probability that a symbol is below s (cdf[0] = 0, cdf[n] = 2^15). After
+ * each coded symbol the CDF moves toward it by 2^-rate of the distance;
+ * rate grows from rate0 to rate0 + 2 over the first 32 symbols, so a new
+ * model learns fast and then settles. */
+typedef struct vq_cdf {
+  uint16_t cdf[VQ_CDF_MAX_SYMBOLS + 1];
+  uint8_t n;
+  uint8_t rate0;
+  uint8_t count;
+} vq_cdf;
+
+/* Uniform start. rate0: adaptation speed (4 is a good default; 1..10). */
+void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0);
+
+/* A binary context: probability of a 0, 15-bit, adaptive as above. */
+typedef struct vq_bit_model {
+  uint16_t p0;
+  uint8_t rate0;
+  uint8_t count;
+} vq_bit_model;
+
+void vq_bit_model_init(vq_bit_model *m, unsigned rate0);
+
+typedef struct vq_rc_enc {
+  uint8_t *buf;
+  size_t size, cap;
+  uint64_t low;        /* 33 bits: bit 32 is a pending carry */
+  uint32_t range;      /* in [2^24, 2^32) between symbols */
+  uint8_t cache;       /* last byte not yet written (carry may change it) */
+  uint64_t pending;    /* 0xFF bytes waiting behind cache */
+  int started;
+  int error;           /* out of memory */
+} vq_rc_enc;
+
+void vq_rc_enc_init(vq_rc_enc *e);
+void vq_rc_enc_clear(vq_rc_enc *e);
+/* Codes s with a fixed CDF (cdf[0] = 0 < ... < cdf[n] = 2^15). */
+void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
+                      unsigned n);
+/* Codes s with an adaptive model, then adapts it. */
+void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m);
+void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m);
+/* nbits <= 16 raw (equiprobable) bits. */
+void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits);
+/* v in [0, n), n >= 1, any n up to 2^64 - 1 (n = 0 means 2^64). */
+void vq_rc_enc_uint(vq_rc_enc *e, uint64_t v, uint64_t n);
+/* Ends the stream; *out stays owned by e. Returns 0 or VQ_ERR_NOMEM. */
+int vq_rc_enc_finish(vq_rc_enc *e, const uint8_t **out, size_t *size);
+
+typedef struct vq_rc_dec {
+  const uint8_t *buf;
+  size_t size, pos;
+  uint32_t code;       /* offset of the coded value inside the range */
+  uint32_t range;
+  int error;           /* the stream is truncated or invalid */
+} vq_rc_dec;
+
+/* Starts decoding buf[0..size); never reads outside it. */
+void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size);
+unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n);
+unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m);
+int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m);
+uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits);
+/* A value out of [0, n) marks the stream invalid (and returns 0). */
+uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n);
+/* 0 when every byte was consumed exactly and the stream was valid;
+ * VQ_ERR_TRUNCATED when the decoder needed bytes past the end,
+ * VQ_ERR_FORMAT for an invalid or over-long stream. */
+int vq_rc_dec_finish(const vq_rc_dec *d);
+
+#endif /* VQ_RANGECODER_H */
