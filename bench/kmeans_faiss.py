@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """k-means and nearest-codeword search: libvq against FAISS on the same
-data, in one run.
+float32 data, in one run.
 
-For every configuration it trains with vqtrain (as a subprocess) and with
-faiss.Kmeans, measures the final MSE of both on the full data with the same
-numpy code, and prints wall times and the ratios ours / FAISS. Search
-throughput is compared with faiss.IndexFlatL2 (k = 1), and our achieved
-GFLOP/s with the FMA peak that bench_search measures on this machine."""
+For each data set and k it trains with faiss.Kmeans (subsampling off and at
+its default, 1 and 2 threads) and with vqtrain (--init random and
+kmeans++, 1 and 2 threads), measures the final MSE of every codebook on the
+full data with the same numpy code, and prints times and the ratios
+ours / FAISS. Search throughput is compared with faiss.IndexFlatL2 (k = 1)
+on the same vectors, and our GFLOP/s with the FMA peak that bench_search
+measures on this machine."""
 import argparse
 import glob
 import json
@@ -22,91 +24,96 @@ import numpy as np
 import faiss
 
 ITERS = 20
-REPEAT = 2  # each timing is the best of this many runs (--repeat)
+FAISS_DEFAULT_MPC = 256     # faiss.Kmeans max_points_per_centroid default
+NO_SUBSAMPLING = 1 << 30
+THREADS = (1, 2)
+INITS = ("random", "kmeans++")
 
 
-def blas_in_use():
-    """Which BLAS faiss loaded (from this process's memory map)."""
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            path = line.split()[-1]
-            if "blas" in path or "lapack" in path:
-                libs.add(os.path.realpath(path))
-    return ", ".join(sorted(libs)) or "unknown"
-
+# ---------------------------------------------------------------- data ---
 
 def kodak_patches(kodak, n, seed=0):
-    """n random 8 x 8 BT.601 luma patches from the Kodak PNGs."""
-    from skimage import io
+    """n 8 x 8 BT.601 luma patches at random positions of the Kodak PNGs
+    (the same number from each image)."""
+    from PIL import Image
     files = sorted(glob.glob(os.path.join(kodak, "*.png")))
     if not files:
-        sys.exit("no Kodak images in %s" % kodak)
+        sys.exit("no Kodak PNGs in %s (use --kodak DIR)" % kodak)
     rng = np.random.default_rng(seed)
     per = -(-n // len(files))
     out = []
     for f in files:
-        im = io.imread(f).astype(np.float32)
-        y = 0.299 * im[..., 0] + 0.587 * im[..., 1] + 0.114 * im[..., 2]
-        ys = rng.integers(0, y.shape[0] - 8, per)
-        xs = rng.integers(0, y.shape[1] - 8, per)
-        for a, b in zip(ys, xs):
-            out.append(y[a:a + 8, b:b + 8].ravel())
+        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
+        y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+        rows = rng.integers(0, y.shape[0] - 8 + 1, per)
+        cols = rng.integers(0, y.shape[1] - 8 + 1, per)
+        out.extend(y[r:r + 8, c:c + 8].ravel() for r, c in zip(rows, cols))
     return np.ascontiguousarray(np.array(out[:n], dtype=np.float32))
 
 
 def gaussian_mixture(n, d, centres, seed=1):
+    """n points around centres random centres (N(0, 16) per component)
+    with isotropic unit-variance noise."""
     rng = np.random.default_rng(seed)
-    c = rng.normal(0, 4, (centres, d)).astype(np.float32)
-    x = c[rng.integers(0, centres, n)] + rng.normal(0, 1, (n, d))
+    c = rng.normal(0.0, 4.0, (centres, d))
+    x = c[rng.integers(0, centres, n)] + rng.normal(0.0, 1.0, (n, d))
     return np.ascontiguousarray(x.astype(np.float32))
 
 
+def read_codebook(path):
+    """Tensor "codebook" of a safetensors file, with numpy alone."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    t = json.loads(raw[8:8 + hlen])["codebook"]
+    if t["dtype"] != "F32":
+        sys.exit("%s: codebook is %s, expected F32" % (path, t["dtype"]))
+    b, e = t["data_offsets"]
+    return np.frombuffer(raw[8 + hlen + b:8 + hlen + e],
+                         dtype="<f4").reshape(t["shape"])
+
+
 def mse(x, cb):
-    """Exact per-component MSE of x against its nearest codeword in cb."""
+    """Per-component MSE of x against its nearest codeword: the neighbour
+    from faiss.IndexFlatL2, then the squared error recomputed in float64."""
     index = faiss.IndexFlatL2(cb.shape[1])
-    index.add(cb)
+    index.add(np.ascontiguousarray(cb, dtype=np.float32))
     total = 0.0
     for i in range(0, len(x), 65536):
         blk = x[i:i + 65536]
         _, idx = index.search(blk, 1)
         diff = blk.astype(np.float64) - cb[idx[:, 0]].astype(np.float64)
-        total += float((diff * diff).sum())
+        total += float(np.einsum("ij,ij->", diff, diff))
     return total / x.size
 
 
-def read_codebook(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    t = json.loads(raw[8:8 + n])["codebook"]
-    b, e = t["data_offsets"]
-    return np.frombuffer(raw[8 + n + b:8 + n + e],
-                         dtype="<f4").reshape(t["shape"])
+# ------------------------------------------------------------- k-means ---
 
-
-def run_ours(vqtrain, data_path, k, init, threads, tmp):
+def run_ours(vqtrain, data_path, k, init, threads, repeat, tmp):
+    """Best of repeat vqtrain runs, timed as whole processes."""
     out = os.path.join(tmp, "cb.safetensors")
     cmd = [vqtrain, "kmeans", "-k", str(k), "--iters", str(ITERS),
            "--init", init, "--seed", "1", "--threads", str(threads),
-           "--json", data_path, "-o", out]
+           "--json", "--quiet", data_path, "-o", out]
     best = None
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         t = time.perf_counter()
-        res = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        res = subprocess.run(cmd, check=True, capture_output=True,
+                             text=True)
         wall = time.perf_counter() - t
-        if best is None or wall < best[0]:
-            best = (wall, json.loads(res.stdout)["seconds"])
-    return best[0], best[1], read_codebook(out)
+        if best is None or wall < best["wall"]:
+            best = dict(wall=wall, stats=json.loads(res.stdout))
+    best["cb"] = read_codebook(out)
+    return best
 
 
-def run_faiss(x, k, threads, subsample):
+def run_faiss(x, k, threads, mpc, repeat):
+    """Best of repeat faiss.Kmeans trainings: (seconds, centroids)."""
     faiss.omp_set_num_threads(threads)
-    kw = dict(niter=ITERS, seed=1234, verbose=False)
-    if not subsample:
-        kw["max_points_per_centroid"] = 1 << 30
     best = None
-    for _ in range(REPEAT):
-        km = faiss.Kmeans(x.shape[1], k, **kw)
+    for _ in range(repeat):
+        km = faiss.Kmeans(x.shape[1], k, niter=ITERS, seed=1234,
+                          max_points_per_centroid=mpc, verbose=False)
         t = time.perf_counter()
         km.train(x)
         t = time.perf_counter() - t
@@ -115,160 +122,274 @@ def run_faiss(x, k, threads, subsample):
     return best
 
 
-def faiss_best(x, k, subsample):
-    """FAISS at 1 and 2 threads; the faster run counts."""
-    runs = []
-    for th in (1, 2):
-        t, cb = run_faiss(x, k, th, subsample)
-        runs.append((t, th, cb))
-    t, th, cb = min(runs, key=lambda r: r[0])
-    return t, th, mse(x, cb), {r[1]: r[0] for r in runs}
+def faiss_setting(x, k, mpc, repeat):
+    """FAISS at 1 and 2 threads; the faster run and its MSE count."""
+    runs = {th: run_faiss(x, k, th, mpc, repeat) for th in THREADS}
+    th = min(runs, key=lambda t: runs[t][0])
+    return dict(times={t: r[0] for t, r in runs.items()}, s=runs[th][0],
+                threads=th, mse=mse(x, runs[th][1]),
+                n_train=min(len(x), k * mpc))
 
 
-def bench_kmeans(name, x, k, vqtrain, tmp, rows):
+def bench_kmeans(name, x, k, vqtrain, repeat, tmp):
     path = os.path.join(tmp, "data.npy")
     np.save(path, x)
-    f_off = faiss_best(x, k, subsample=False)
-    f_def = faiss_best(x, k, subsample=True)
-    print("%s k=%d: FAISS no-subsample %.2f s (1t %.2f, 2t %.2f) mse %.4f; "
-          "default %.2f s mse %.4f" % (name, k, f_off[0], f_off[3][1],
-                                       f_off[3][2], f_off[2], f_def[0],
-                                       f_def[2]), flush=True)
-    for init in ("random", "kmeans++"):
-        wall, lib_s, cb = run_ours(vqtrain, path, k, init, 2, tmp)
-        m = mse(x, cb)
-        rows.append(dict(data=name, k=k, init=init, ours_s=wall,
-                         ours_lib_s=lib_s, ours_mse=m, faiss_s=f_off[0],
-                         faiss_threads=f_off[1], faiss_mse=f_off[2],
-                         faiss_def_s=f_def[0], faiss_def_mse=f_def[2]))
-        print("  ours (%s, 2 threads): %.2f s (library %.2f s) mse %.4f -> "
-              "time %.2f, mse %.4f of FAISS" % (init, wall, lib_s, m,
-                                                wall / f_off[0],
-                                                m / f_off[2]), flush=True)
+    off = faiss_setting(x, k, NO_SUBSAMPLING, repeat)
+    if k * FAISS_DEFAULT_MPC >= len(x):
+        dflt = dict(off, same=True)   # the default does not subsample here
+    else:
+        dflt = dict(faiss_setting(x, k, FAISS_DEFAULT_MPC, repeat),
+                    same=False)
+    print("%s, k = %d: FAISS no subsampling %.2f s (%s), MSE %.4f; default "
+          "%.2f s (n_train %d), MSE %.4f" % (
+              name, k, off["s"], fmt_threads(off["times"]), off["mse"],
+              dflt["s"], dflt["n_train"], dflt["mse"]), flush=True)
+    rows = []
+    for init in INITS:
+        for th in sorted(THREADS, reverse=True):
+            r = run_ours(vqtrain, path, k, init, th, repeat, tmp)
+            m = mse(x, r["cb"])
+            rows.append(dict(data=name, k=k, n=len(x), d=x.shape[1],
+                             init=init, threads=th, wall=r["wall"],
+                             lib=r["stats"]["seconds"],
+                             iterations=r["stats"]["iterations"], mse=m,
+                             lib_mse=r["stats"]["mse"], off=off, dflt=dflt))
+            print("  ours %-8s %dt: %.2f s (library %.2f s), MSE %.4f "
+                  "(vqtrain says %.4f): time %.2f, MSE %.4f of FAISS" % (
+                      init, th, r["wall"], r["stats"]["seconds"], m,
+                      r["stats"]["mse"], r["wall"] / off["s"],
+                      m / off["mse"]), flush=True)
+    return rows
 
 
-def bench_search(bench_bin, x, k, peak, rows):
-    d = x.shape[1]
-    rng = np.random.default_rng(3)
-    cb = x[rng.choice(len(x), k, replace=False)]
-    res = json.loads(subprocess.run([bench_bin, str(len(x)), str(k), str(d),
-                                     "2"], check=True, capture_output=True,
-                                    text=True).stdout)
+# -------------------------------------------------------------- search ---
+
+def run_peak(bench_bin):
+    res = subprocess.run([bench_bin, "--peak", "--threads", "2"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(res.stdout)
+
+
+def best_peak(a, b):
+    """Field-wise maximum of two --peak reports: a peak is a maximum, and
+    load from other processes only lowers a reading."""
+    return {1: max(a["fma_peak_gflops_1t"], b["fma_peak_gflops_1t"]),
+            2: max(a["fma_peak_gflops"], b["fma_peak_gflops"]),
+            "runs": a["runs"] + b["runs"]}
+
+
+def faiss_search_rate(x, cb, threads, repeat):
+    """Vectors/s of IndexFlatL2.search(x, 1), best of repeat."""
+    faiss.omp_set_num_threads(threads)
+    index = faiss.IndexFlatL2(cb.shape[1])
+    index.add(cb)
+    index.search(x[:4096], 1)
     best = 0.0
-    for th in (1, 2):
-        faiss.omp_set_num_threads(th)
-        index = faiss.IndexFlatL2(d)
-        index.add(cb)
-        index.search(x[:1000], 1)
+    for _ in range(repeat):
         t = time.perf_counter()
         index.search(x, 1)
         best = max(best, len(x) / (time.perf_counter() - t))
-    # The GEMM route for comparison: OpenBLAS sgemm alone (through numpy,
-    # same library FAISS uses), without the argmin pass it would need.
-    xt, cbt = np.ascontiguousarray(x), np.ascontiguousarray(cb.T)
-    np.dot(xt[:1000], cbt)
-    t = time.perf_counter()
-    for i in range(0, len(xt), 8192):
-        np.dot(xt[i:i + 8192], cbt)
-    sgemm = 2.0 * len(x) * k * d / (time.perf_counter() - t) / 1e9
-    rows.append(dict(n=len(x), k=k, d=d, ours=res["vectors_per_s"],
-                     faiss=best, gflops=res["gflops"], sgemm=sgemm,
-                     peak_pct=100.0 * res["gflops"] / peak))
-    print("search n=%d k=%d d=%d: ours %.0f vec/s (%.1f GFLOP/s, %.0f%% of "
-          "peak), FAISS %.0f vec/s; sgemm alone %.1f GFLOP/s" % (
-              len(x), k, d, res["vectors_per_s"], res["gflops"],
-              rows[-1]["peak_pct"], best, sgemm), flush=True)
+    return best
 
 
-def table(km_rows, search_rows, peak, machine):
-    out = ["Machine: %s. FMA peak measured by bench_search: %.1f GFLOP/s "
-           "(2 threads)." % (machine, peak), "",
-           "| data | k | our init | ours 2t (s) | FAISS best (s) | time "
-           "ratio | our MSE | FAISS MSE | MSE ratio | FAISS default (s) | "
-           "FAISS default MSE |",
+def sgemm_gflops(x, cb, repeat):
+    """The matrix product x cb^T alone through numpy (the OpenBLAS that
+    FAISS loaded), in blocks of 8192 rows, without the argmin after it."""
+    cbt = np.ascontiguousarray(cb.T)
+    np.dot(x[:4096], cbt)
+    best = 1e30
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for i in range(0, len(x), 8192):
+            np.dot(x[i:i + 8192], cbt)
+        best = min(best, time.perf_counter() - t)
+    return 2.0 * x.shape[0] * cb.shape[0] * x.shape[1] / best / 1e9
+
+
+def bench_search(name, bench_bin, x, k, repeat, tmp):
+    """Ours against IndexFlatL2 on x and k codewords drawn from x."""
+    rng = np.random.default_rng(3)
+    cb = np.ascontiguousarray(x[rng.choice(len(x), k, replace=False)])
+    xpath, cpath = os.path.join(tmp, "q.npy"), os.path.join(tmp, "c.npy")
+    np.save(xpath, x)
+    np.save(cpath, cb)
+    rows = []
+    for th in THREADS:
+        res = subprocess.run([bench_bin, "--data", xpath, "--codebook",
+                              cpath, "--threads", str(th), "--repeat",
+                              str(max(3, repeat))], check=True,
+                             capture_output=True, text=True)
+        ours = json.loads(res.stdout)
+        theirs = faiss_search_rate(x, cb, th, max(3, repeat))
+        rows.append(dict(data=name, n=len(x), k=k, d=x.shape[1], threads=th,
+                         ours=ours["vectors_per_s"], gflops=ours["gflops"],
+                         kernel=ours["kernel"], faiss=theirs))
+        print("search %s, %d x %d x %d, %dt: ours %.0f vectors/s (%s, "
+              "%.1f GFLOP/s), FAISS %.0f vectors/s" % (
+                  name, len(x), k, x.shape[1], th, ours["vectors_per_s"],
+                  ours["kernel"], ours["gflops"], theirs), flush=True)
+    rows[-1]["sgemm"] = sgemm_gflops(x, cb, repeat)
+    return rows
+
+
+# -------------------------------------------------------------- output ---
+
+def fmt_threads(times):
+    return ", ".join("%dt %.2f" % (t, s) for t, s in sorted(times.items()))
+
+
+def faiss_table(rows):
+    seen, out = set(), [
+        "| data | k | setting | n_train | 1 thread (s) | 2 threads (s) | "
+        "MSE (faster run) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if (r["data"], r["k"]) in seen:
+            continue
+        seen.add((r["data"], r["k"]))
+        for label, f in (("no subsampling", r["off"]),
+                         ("default (256/centroid)", r["dflt"])):
+            same = " (= no subsampling)" if f.get("same") else ""
+            out.append("| %s | %d | %s%s | %d | %.2f | %.2f | %.4f |" % (
+                r["data"], r["k"], label, same, f["n_train"], f["times"][1],
+                f["times"][2], f["mse"]))
+    return out
+
+
+def kmeans_table(rows):
+    out = ["| data | k | our init | threads | ours, process (s) | ours, "
+           "library (s) | our MSE | time / FAISS | MSE / FAISS | "
+           "time / FAISS default | MSE / FAISS default |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in km_rows:
-        out.append("| %s | %d | %s | %.2f | %.2f (%dt) | **%.2f** | %.4f | "
-                   "%.4f | **%.4f** | %.2f | %.4f |" % (
-                       r["data"], r["k"], r["init"], r["ours_s"],
-                       r["faiss_s"], r["faiss_threads"],
-                       r["ours_s"] / r["faiss_s"], r["ours_mse"],
-                       r["faiss_mse"], r["ours_mse"] / r["faiss_mse"],
-                       r["faiss_def_s"], r["faiss_def_mse"]))
-    out += ["", "| search n x k x d | ours (vec/s) | FAISS IndexFlatL2 "
-            "(vec/s) | ratio | ours GFLOP/s | of FMA peak | OpenBLAS sgemm "
-            "alone GFLOP/s |",
-            "|---|---|---|---|---|---|---|"]
-    for r in search_rows:
-        out.append("| %d x %d x %d | %.0f | %.0f | %.2fx | %.1f | %.0f%% | "
-                   "%.1f |" % (r["n"], r["k"], r["d"], r["ours"], r["faiss"],
-                               r["ours"] / r["faiss"], r["gflops"],
-                               r["peak_pct"], r["sgemm"]))
+    for r in rows:
+        off, dflt = r["off"], r["dflt"]
+        out.append("| %s | %d | %s | %d | %.2f | %.2f | %.4f | **%.2f** | "
+                   "**%.4f** | %.2f | %.4f |" % (
+                       r["data"], r["k"], r["init"], r["threads"], r["wall"],
+                       r["lib"], r["mse"], r["wall"] / off["s"],
+                       r["mse"] / off["mse"], r["wall"] / dflt["s"],
+                       r["mse"] / dflt["mse"]))
+    return out
+
+
+def search_table(rows, peak):
+    out = ["| data | n x k x d | threads | ours (vectors/s) | FAISS "
+           "IndexFlatL2 (vectors/s) | ours / FAISS | ours GFLOP/s | of FMA "
+           "peak | sgemm alone, 2t (GFLOP/s) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        sg = "%.1f" % r["sgemm"] if "sgemm" in r else ""
+        out.append("| %s | %d x %d x %d | %d | %s | %s | %.2fx | %.1f | "
+                   "**%.0f%%** | %s |" % (
+                       r["data"], r["n"], r["k"], r["d"], r["threads"],
+                       "{:,.0f}".format(r["ours"]),
+                       "{:,.0f}".format(r["faiss"]), r["ours"] / r["faiss"],
+                       r["gflops"], 100.0 * r["gflops"] / peak[r["threads"]],
+                       sg))
+    return out
+
+
+def report(km_rows, search_rows, peak, header):
+    isa = ", ".join("%s %.1f / %.1f" % (r["isa"], r["gflops_1t"],
+                                          r["gflops"]) for r in peak["runs"])
+    out = header + ["",
+                    "FMA peak (bench_search --peak, best of the runs before "
+                    "and after): %.1f GFLOP/s on 1 thread, %.1f on 2 "
+                    "(1t / 2t per run: %s)." % (peak[1], peak[2], isa), "",
+                    "FAISS k-means, %d iterations:" % ITERS, ""]
+    out += faiss_table(km_rows)
+    out += ["", "Ours (vqtrain) against FAISS's faster run without "
+            "subsampling, and against its default:", ""]
+    out += kmeans_table(km_rows)
+    out += ["", "Nearest-codeword search (codewords drawn from the data; "
+            "peak share against the peak at the same thread count):", ""]
+    out += search_table(search_rows, peak)
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------- main ---
+
+def blas_in_use():
+    """BLAS, LAPACK and OpenMP libraries in this process (after importing
+    faiss), from the memory map."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            base = os.path.basename(path)
+            if any(s in base for s in ("blas", "lapack", "gomp", "omp")):
+                libs.add(os.path.realpath(path))
+    return ", ".join(sorted(libs)) or "unknown"
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return "%s, %d cores, %s %s" % (model, os.cpu_count(), platform.system(),
+                                    platform.release())
+
+
 def tool(build_dir, folder, name):
-    """The real executable, not libtool's wrapper script, when in a build
-    tree (the wrapper adds a shell start to every timing)."""
+    """The real executable rather than libtool's wrapper script, which
+    would add a shell start-up to every timing."""
     real = os.path.join(build_dir, folder, ".libs", name)
     if os.access(real, os.X_OK):
         libs = os.path.join(build_dir, ".libs")
-        os.environ["LD_LIBRARY_PATH"] = libs + os.pathsep + \
-            os.environ.get("LD_LIBRARY_PATH", "")
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (libs, os.environ.get("LD_LIBRARY_PATH")) if p)
         return real
     return os.path.join(build_dir, folder, name)
 
 
-def machine():
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "%s, %d cores, %s" % (model, os.cpu_count(), platform.system())
+def parse_args():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build-dir", default=os.path.dirname(here),
+                    help="build tree holding apps/vqtrain and "
+                    "bench/bench_search (default: the source tree)")
+    ap.add_argument("--kodak", default=os.path.join(
+        here, "..", "..", "shared", "data", "kodak"),
+                    help="folder of the Kodak PNGs")
+    ap.add_argument("--quick", action="store_true",
+                    help="a tenth of the sizes, one run each: smoke test")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="runs per timing; the fastest counts (default 2)")
+    ap.add_argument("--out", help="also write the markdown tables here")
+    return ap.parse_args()
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--build-dir", default=os.path.dirname(here),
-                    help="where apps/vqtrain and bench/bench_search are")
-    ap.add_argument("--kodak", default=os.path.join(here, "..", "..",
-                                                    "shared", "data",
-                                                    "kodak"))
-    ap.add_argument("--quick", action="store_true",
-                    help="small sizes, for a smoke run")
-    ap.add_argument("--out", help="write the markdown table here")
-    ap.add_argument("--repeat", type=int, default=REPEAT,
-                    help="runs per timing, the best counts (default 2)")
-    a = ap.parse_args()
-    globals()["REPEAT"] = max(1, a.repeat)
+    a = parse_args()
+    repeat = 1 if a.quick else max(1, a.repeat)
+    scale = 10 if a.quick else 1
     vqtrain = tool(a.build_dir, "apps", "vqtrain")
     bench_bin = tool(a.build_dir, "bench", "bench_search")
     for p in (vqtrain, bench_bin):
         if not os.access(p, os.X_OK):
-            sys.exit("%s not built (make && make bench/bench_search)" % p)
-    print("FAISS %s, BLAS: %s" % (faiss.__version__, blas_in_use()))
-    scale = 10 if a.quick else 1
-    peak = json.loads(subprocess.run([bench_bin, "--peak", "2"], check=True,
-                                     capture_output=True,
-                                     text=True).stdout)["fma_peak_gflops"]
+            sys.exit("%s is not built: make && make bench/bench_search" % p)
+    header = ["Machine: %s." % machine(),
+              "FAISS %s; loaded: %s." % (faiss.__version__, blas_in_use()),
+              "Every timing is the best of %d run(s)." % repeat]
+    print("\n".join(header), flush=True)
+    peak0 = run_peak(bench_bin)
+    print("FMA peak: %s" % json.dumps(peak0), flush=True)
     km_rows, search_rows = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        kod = kodak_patches(a.kodak, 200000 // scale)
-        for k in (256, 4096 // scale):
-            bench_kmeans("kodak 8x8 luma", kod, k, vqtrain, tmp, km_rows)
-        gm = gaussian_mixture(500000 // scale, 128, 1024)
-        bench_kmeans("gauss mixture 128-d", gm, 1024 // scale, vqtrain, tmp,
-                     km_rows)
-        bench_search(bench_bin, kod, 4096 // scale, peak, search_rows)
-        bench_search(bench_bin, gm[:100000 // scale], 1024 // scale, peak,
-                     search_rows)
-    text = table(km_rows, search_rows, peak, machine())
+    with tempfile.TemporaryDirectory(prefix="vqbench-") as tmp:
+        kodak = kodak_patches(a.kodak, 200000 // scale)
+        mix = gaussian_mixture(500000 // scale, 128, 1024)
+        for name, x, k in (("Kodak 8x8 luma", kodak, 256),
+                           ("Kodak 8x8 luma", kodak, 4096 // scale),
+                           ("Gaussian mixture", mix, 1024 // scale)):
+            km_rows += bench_kmeans(name, x, k, vqtrain, repeat, tmp)
+        search_rows += bench_search("Kodak 8x8 luma", bench_bin, kodak,
+                                    4096 // scale, repeat, tmp)
+        search_rows += bench_search("Gaussian mixture", bench_bin, mix,
+                                    1024 // scale, repeat, tmp)
+    peak = best_peak(peak0, run_peak(bench_bin))
+    text = report(km_rows, search_rows, peak, header)
     print()
     print(text)
     if a.out:

@@ -26,6 +26,8 @@ libvqcore_la_SOURCES = \
   libvq/kmeanspp.h \
   libvq/rangecoder.c \
   libvq/rangecoder.h \
+  libvq/symmodel.c \
+  libvq/symmodel.h \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =

@@ -34,13 +34,17 @@ void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0) {
   m->n = (uint8_t)n;
   m->rate0 = (uint8_t)(rate0 < 1 ? 1 : rate0 > 10 ? 10 : rate0);
   for (i = 0; i <= n; i++) m->cdf[i] = (uint16_t)((VQ_CDF_ONE * i) / n);
+  for (; i <= VQ_CDF_MAX_SYMBOLS; i++) m->cdf[i] = VQ_CDF_ONE;
 }
 
+/* Entries 0 and n..16 are fixed points of the update (0 and 2^15), so
+ * the loop runs over all 17 entries, which compilers vectorise. */
 static void cdf_adapt(vq_cdf *m, unsigned s) {
   unsigned r = rate_of(m->rate0, m->count), i;
-  for (i = 1; i < m->n; i++) {
-    if (i <= s) m->cdf[i] = (uint16_t)(m->cdf[i] - (m->cdf[i] >> r));
-    else m->cdf[i] = (uint16_t)(m->cdf[i] + ((VQ_CDF_ONE - m->cdf[i]) >> r));
+  for (i = 0; i <= VQ_CDF_MAX_SYMBOLS; i++) {
+    uint32_t c = m->cdf[i], up = i > s ? 0xFFFFu : 0u;
+    m->cdf[i] = (uint16_t)(c + (((VQ_CDF_ONE - c) >> r) & up) -
+                           ((c >> r) & ~up));
   }
   if (m->count < 32) m->count++;
 }
@@ -213,7 +217,8 @@ static void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo, uint32_t hi) {
   dec_normalize(d);
 }
 
-/* The symbol whose scaled interval holds code. */
+/* The symbol whose scaled interval holds code, for a CDF of n + 1
+ * entries. */
 static unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
   uint32_t r = d->range >> VQ_CDF_BITS, lo = 0, hi;
   unsigned s;

@@ -19,7 +19,8 @@ VQ_C_TESTS = \
   tests/test_search \
   tests/test_kmeans \
   tests/test_image \
-  tests/test_rangecoder
+  tests/test_rangecoder \
+  tests/test_symmodel
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
@@ -44,6 +45,9 @@ tests_test_kmeans_LDADD = $(VQ_TEST_LDADD)
 tests_test_rangecoder_SOURCES = tests/test_rangecoder.c
 tests_test_rangecoder_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_rangecoder_LDADD = $(VQ_TEST_LDADD)
+tests_test_symmodel_SOURCES = tests/test_symmodel.c
+tests_test_symmodel_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_symmodel_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)
