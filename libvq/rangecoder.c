@@ -117,6 +117,13 @@ static void encode(vq_rc_enc *e, uint32_t lo, uint32_t hi) {
   enc_normalize(e);
 }
 
+void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits) {
+  uint32_t r = e->range >> bits;
+  e->low += (uint64_t)r * lo;
+  e->range = lo + f < (1u << bits) ? r * f : e->range - r * lo;
+  enc_normalize(e);
+}
+
 void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
                       unsigned n) {
   encode(e, cum(cdf, n, s), cum(cdf, n, s + 1));
@@ -230,6 +237,22 @@ static unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
   hi = s + 1 < n ? cum(cdf, n, s + 1) : VQ_CDF_ONE;
   dec_update(d, r, lo, hi);
   return s;
+}
+
+uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits) {
+  uint32_t v = d->code / (d->range >> bits), top = (1u << bits) - 1;
+  return v < top ? v : top;
+}
+
+void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f, unsigned bits) {
+  uint32_t r = d->range >> bits;
+  d->code -= r * lo;
+  d->range = lo + f < (1u << bits) ? r * f : d->range - r * lo;
+  if (d->code >= d->range) {
+    d->error = 1;
+    d->code = 0;
+  }
+  dec_normalize(d);
 }
 
 unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {

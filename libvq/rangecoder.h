@@ -55,6 +55,9 @@ void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
 /* Codes s with an adaptive model, then adapts it. */
 void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m);
 void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m);
+/* Codes the interval [lo, lo + f) of a total of 2^bits (bits <= 16,
+ * f >= 1, lo + f <= 2^bits): static models with their own tables. */
+void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits);
 /* nbits <= 16 raw (equiprobable) bits. */
 void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits);
 /* v in [0, n), n >= 1, any n up to 2^64 - 1 (n = 0 means 2^64). */
@@ -76,6 +79,11 @@ unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n);
 unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m);
 int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m);
 uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits);
+/* The two halves of decoding a vq_rc_enc_freq() symbol: the target in
+ * [0, 2^bits) (look up the symbol whose interval holds it), then the
+ * interval [lo, lo + f) of that symbol. */
+uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits);
+void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f, unsigned bits);
 /* A value out of [0, n) marks the stream invalid (and returns 0). */
 uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n);
 /* 0 when every byte was consumed exactly and the stream was valid;

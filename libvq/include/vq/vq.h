@@ -10,5 +10,6 @@
 #include "codebook.h"
 #include "image.h"
 #include "file.h"
+#include "entropy.h"
 
 #endif /* VQ_VQ_H */

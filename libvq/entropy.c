@@ -1,0 +1,444 @@
+/* Index streams to bytes and back: model choice, stream header and the
+ * coding loops.
+ *
+ * A stream is two bytes, the model and its adaptation rate (0 for models
+ * without one), followed by one range-coded body. The encoder in AUTO
+ * mode codes the stream with every applicable model and keeps the
+ * smallest: a static table wins on stationary streams, adaptive CDFs
+ * where statistics drift, and the match flags where neighbours repeat. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vq/entropy.h"
+#include "internal.h"
+#include "rangecoder.h"
+#include "statmodel.h"
+#include "symmodel.h"
+
+#define HEADER 2
+/* How often (in indices) the decoder checks for a damaged stream. */
+#define CHECK_EVERY 4096
+
+int vq_entropy_params_init_(vq_entropy_params *p, uint32_t abi,
+                            uint32_t size) {
+  if (abi != VQ_ABI_VERSION || size != sizeof(*p)) return VQ_ERR_ABI;
+  memset(p, 0, sizeof *p);
+  p->abi_ = abi;
+  p->size_ = size;
+  p->model = VQ_ENTROPY_AUTO;
+  return VQ_OK;
+}
+
+const char *vq_entropy_model_name(vq_entropy_model m) {
+  switch (m) {
+  case VQ_ENTROPY_AUTO: return "auto";
+  case VQ_ENTROPY_CONSTANT: return "constant";
+  case VQ_ENTROPY_STATIC: return "static";
+  case VQ_ENTROPY_ADAPTIVE: return "adaptive";
+  case VQ_ENTROPY_MATCH: return "match";
+  }
+  return "unknown";
+}
+
+static int check_params(const vq_entropy_params *p, vq_diag *diag) {
+  if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
+    return vq_diag_set(diag, VQ_ERR_ABI, "entropy parameters not set up by "
+                       "vq_entropy_params_init()");
+  if (p->alphabet < 1 || p->alphabet > VQ_ENTROPY_MAX_ALPHABET)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
+                       "[1, %u]", (unsigned long)p->alphabet,
+                       VQ_ENTROPY_MAX_ALPHABET);
+  if ((unsigned)p->model > VQ_ENTROPY_MATCH)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown model %d",
+                       (int)p->model);
+  if (p->rate < 0 || p->rate > 10)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "rate %d outside [0, 10]",
+                       p->rate);
+  return VQ_OK;
+}
+
+/* ---- the match model: neighbour flags, then the tree ------------------- */
+
+typedef struct match_models {
+  vq_bit_model left[4];   /* context: up == left, previous left flag */
+  vq_bit_model up[2];     /* context: previous up flag */
+  vq_sym_model tree;
+} match_models;
+
+static int match_init(match_models *m, uint32_t alphabet, unsigned rate) {
+  unsigned i;
+  for (i = 0; i < 4; i++) vq_bit_model_init(&m->left[i], rate);
+  for (i = 0; i < 2; i++) vq_bit_model_init(&m->up[i], rate);
+  return vq_sym_model_init(&m->tree, alphabet, rate);
+}
+
+/* The neighbours of index i, in column col of a grid of rows of width w
+ * (w = 0: one row): *a is the first candidate (left, else up), *b the
+ * second (up, when it differs from left). Returns 0 without neighbours,
+ * 1 with one, 2 with two different ones, 3 when left and up agree. */
+static int neighbours(const uint32_t *s, size_t i, size_t col, size_t w,
+                      uint32_t *a, uint32_t *b) {
+  int has_up = w && i >= w;
+  if (col > 0) {
+    *a = s[i - 1];
+    if (!has_up) return 1;
+    if (s[i - w] == *a) return 3;
+    *b = s[i - w];
+    return 2;
+  }
+  if (has_up) {
+    *a = s[i - w];
+    return 1;
+  }
+  return 0;
+}
+
+static void match_encode(vq_rc_enc *e, match_models *m, const uint32_t *s,
+                         size_t n, size_t w) {
+  size_t i, col = 0;
+  int lastl = 0, lastu = 0;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0, v = s[i];
+    int c = neighbours(s, i, col, w, &a, &b), hit;
+    if (++col == w) col = 0;
+    if (c >= 1) {
+      int ctx = (c == 3 ? 2 : 0) + lastl;
+      hit = v == a;
+      vq_rc_enc_bit(e, hit, &m->left[ctx]);
+      lastl = hit;
+      if (hit) continue;
+    }
+    if (c == 2) {
+      hit = v == b;
+      vq_rc_enc_bit(e, hit, &m->up[lastu]);
+      lastu = hit;
+      if (hit) continue;
+    }
+    vq_sym_encode(e, &m->tree, v);
+  }
+}
+
+static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
+                         size_t n, size_t w) {
+  size_t i, col = 0;
+  int lastl = 0, lastu = 0;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0;
+    int c = neighbours(s, i, col, w, &a, &b);
+    if (++col == w) col = 0;
+    if (c >= 1) {
+      int ctx = (c == 3 ? 2 : 0) + lastl;
+      lastl = vq_rc_dec_bit(d, &m->left[ctx]);
+      if (lastl) {
+        s[i] = a;
+        continue;
+      }
+    }
+    if (c == 2) {
+      lastu = vq_rc_dec_bit(d, &m->up[lastu]);
+      if (lastu) {
+        s[i] = b;
+        continue;
+      }
+    }
+    s[i] = vq_sym_decode(d, &m->tree);
+    if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
+  }
+}
+
+/* ---- encoder ------------------------------------------------------------ */
+
+typedef struct candidate {
+  uint8_t *buf;
+  size_t size;
+} candidate;
+
+/* Moves the finished body of e behind a two-byte header into c. */
+static int take(candidate *c, vq_rc_enc *e, vq_entropy_model model,
+                unsigned rate) {
+  const uint8_t *body;
+  size_t n;
+  int rc = vq_rc_enc_finish(e, &body, &n);
+  if (rc < 0) return rc;
+  c->buf = malloc(n + HEADER);
+  if (!c->buf) return VQ_ERR_NOMEM;
+  c->buf[0] = (uint8_t)model;
+  c->buf[1] = (uint8_t)rate;
+  if (n) memcpy(c->buf + HEADER, body, n);
+  c->size = n + HEADER;
+  return VQ_OK;
+}
+
+static int enc_constant(candidate *c, const uint32_t *s, size_t n,
+                        uint32_t k) {
+  vq_rc_enc e;
+  int rc;
+  vq_rc_enc_init(&e);
+  vq_rc_enc_uint(&e, n ? s[0] : 0, k);
+  rc = take(c, &e, VQ_ENTROPY_CONSTANT, 0);
+  vq_rc_enc_clear(&e);
+  return rc;
+}
+
+/* The precision whose table plus coded indices cost fewest bits. */
+static int best_precision(const uint64_t *counts, uint32_t k,
+                          unsigned *best) {
+  static const unsigned tries[] = {16, 12, 10, 9, 8, 7, 6, 5, 4, 3};
+  double best_bits = HUGE_VAL;
+  size_t t;
+  for (t = 0; t < sizeof tries / sizeof *tries; t++) {
+    vq_stat_model m;
+    vq_rc_enc e;
+    const uint8_t *out;
+    size_t size;
+    double bits;
+    int rc = vq_stat_model_build(&m, counts, k, tries[t]);
+    if (rc < 0) return rc;
+    vq_rc_enc_init(&e);
+    vq_stat_table_write(&e, &m);
+    rc = vq_rc_enc_finish(&e, &out, &size);
+    bits = 8.0 * (double)size + vq_stat_model_cost(&m, counts);
+    vq_rc_enc_clear(&e);
+    vq_stat_model_clear(&m);
+    if (rc < 0) return rc;
+    if (bits < best_bits) best_bits = bits, *best = tries[t];
+  }
+  return VQ_OK;
+}
+
+static int enc_static(candidate *c, const uint32_t *s, size_t n,
+                      uint32_t k, const uint64_t *counts) {
+  vq_stat_model m;
+  vq_rc_enc e;
+  unsigned prec = 16;
+  size_t i;
+  int rc = best_precision(counts, k, &prec);
+  if (rc < 0 || (rc = vq_stat_model_build(&m, counts, k, prec)) < 0)
+    return rc;
+  vq_rc_enc_init(&e);
+  vq_stat_table_write(&e, &m);
+  for (i = 0; i < n; i++) vq_stat_encode(&e, &m, s[i]);
+  rc = take(c, &e, VQ_ENTROPY_STATIC, 0);
+  vq_rc_enc_clear(&e);
+  vq_stat_model_clear(&m);
+  return rc;
+}
+
+static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
+                        uint32_t k, size_t w, vq_entropy_model model,
+                        unsigned rate) {
+  vq_rc_enc e;
+  int rc;
+  vq_rc_enc_init(&e);
+  if (model == VQ_ENTROPY_MATCH) {
+    match_models m;
+    rc = match_init(&m, k, rate);
+    if (rc == VQ_OK) match_encode(&e, &m, s, n, w);
+    vq_sym_model_clear(&m.tree);
+  } else {
+    vq_sym_model m;
+    size_t i;
+    rc = vq_sym_model_init(&m, k, rate);
+    if (rc == VQ_OK)
+      for (i = 0; i < n; i++) vq_sym_encode(&e, &m, s[i]);
+    vq_sym_model_clear(&m);
+  }
+  if (rc == VQ_OK) rc = take(c, &e, model, rate);
+  vq_rc_enc_clear(&e);
+  return rc;
+}
+
+/* Keeps the smaller of *best and c (the first on a tie). */
+static void keep(candidate *best, candidate *c, vq_entropy_stats *st,
+                 vq_entropy_model model, int rate) {
+  if (!best->buf || c->size < best->size) {
+    free(best->buf);
+    *best = *c;
+    st->model = model;
+    st->rate = rate;
+  } else {
+    free(c->buf);
+  }
+  c->buf = NULL;
+}
+
+static double entropy_of(const uint64_t *counts, uint32_t k, size_t n,
+                         uint32_t *distinct) {
+  double h = 0.0;
+  uint32_t s;
+  *distinct = 0;
+  for (s = 0; s < k; s++)
+    if (counts[s]) {
+      double q = (double)counts[s] / (double)n;
+      h -= q * log2(q);
+      ++*distinct;
+    }
+  return h;
+}
+
+/* Codes with every model that applies (or the one asked for). */
+static int encode_all(candidate *best, vq_entropy_stats *st,
+                      const vq_entropy_params *p, const uint32_t *s,
+                      size_t n, const uint64_t *counts, vq_diag *diag) {
+  vq_entropy_model want = p->model;
+  candidate c = {NULL, 0};
+  int rc = VQ_OK, r;
+  if (want == VQ_ENTROPY_CONSTANT || (want == VQ_ENTROPY_AUTO &&
+                                      st->distinct <= 1)) {
+    if (st->distinct > 1)
+      return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the constant model "
+                         "needs a single distinct index, not %lu",
+                         (unsigned long)st->distinct);
+    if ((rc = enc_constant(&c, s, n, p->alphabet)) == VQ_OK)
+      keep(best, &c, st, VQ_ENTROPY_CONSTANT, 0);
+    return rc;
+  }
+  if (want == VQ_ENTROPY_STATIC || (want == VQ_ENTROPY_AUTO &&
+                                    st->distinct <= VQ_STAT_MAX_USED)) {
+    if (st->distinct > VQ_STAT_MAX_USED || st->distinct < 2)
+      return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the static model needs "
+                         "2 to %u distinct indices, not %lu",
+                         VQ_STAT_MAX_USED, (unsigned long)st->distinct);
+    if ((rc = enc_static(&c, s, n, p->alphabet, counts)) < 0) return rc;
+    keep(best, &c, st, VQ_ENTROPY_STATIC, 0);
+  }
+  for (r = 4; r <= 5; r++) {
+    int rate = p->rate ? p->rate : r;
+    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_ADAPTIVE) {
+      rc = enc_adaptive(&c, s, n, p->alphabet, p->width,
+                        VQ_ENTROPY_ADAPTIVE, (unsigned)rate);
+      if (rc < 0) return rc;
+      keep(best, &c, st, VQ_ENTROPY_ADAPTIVE, rate);
+    }
+    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH) {
+      rc = enc_adaptive(&c, s, n, p->alphabet, p->width, VQ_ENTROPY_MATCH,
+                        (unsigned)rate);
+      if (rc < 0) return rc;
+      keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
+    }
+    if (p->rate) break;
+  }
+  return VQ_OK;
+}
+
+int vq_entropy_encode(uint8_t **out, size_t *size, vq_entropy_stats *stats,
+                      const vq_entropy_params *p, const uint32_t *sym,
+                      size_t n, vq_diag *diag) {
+  vq_entropy_stats st;
+  candidate best = {NULL, 0};
+  uint64_t *counts;
+  size_t i;
+  int rc;
+  *out = NULL;
+  *size = 0;
+  memset(&st, 0, sizeof st);
+  if ((rc = check_params(p, diag)) < 0) return rc;
+  if (n && !sym)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "no indices given");
+  counts = vq_calloc_array(p->alphabet, sizeof *counts);
+  if (!counts) return vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    if (sym[i] >= p->alphabet) {
+      free(counts);
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "index %lu at position "
+                         "%lu is not below the alphabet size %lu",
+                         (unsigned long)sym[i], (unsigned long)i,
+                         (unsigned long)p->alphabet);
+    }
+    counts[sym[i]]++;
+  }
+  st.entropy = n ? entropy_of(counts, p->alphabet, n, &st.distinct) : 0.0;
+  rc = encode_all(&best, &st, p, sym, n, counts, diag);
+  free(counts);
+  if (rc < 0) {
+    free(best.buf);
+    return rc == VQ_ERR_NOMEM ? vq_diag_set(diag, rc, "out of memory") : rc;
+  }
+  st.bytes = best.size;
+  st.bits_per_symbol = n ? 8.0 * (double)best.size / (double)n : 0.0;
+  if (stats) *stats = st;
+  *out = best.buf;
+  *size = best.size;
+  return VQ_OK;
+}
+
+/* ---- decoder ------------------------------------------------------------ */
+
+static int dec_static(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k) {
+  vq_stat_model m;
+  size_t i;
+  int rc = vq_stat_table_read(d, &m, k);
+  if (rc < 0) return rc;
+  for (i = 0; i < n; i++) {
+    s[i] = vq_stat_decode(d, &m);
+    if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) break;
+  }
+  vq_stat_model_clear(&m);
+  return VQ_OK;
+}
+
+static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
+                        size_t w, int model, unsigned rate) {
+  int rc;
+  if (model == VQ_ENTROPY_MATCH) {
+    match_models m;
+    if ((rc = match_init(&m, k, rate)) == VQ_OK)
+      match_decode(d, &m, s, n, w);
+    vq_sym_model_clear(&m.tree);
+  } else {
+    vq_sym_model m;
+    size_t i;
+    if ((rc = vq_sym_model_init(&m, k, rate)) == VQ_OK)
+      for (i = 0; i < n; i++) {
+        s[i] = vq_sym_decode(d, &m);
+        if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) break;
+      }
+    vq_sym_model_clear(&m);
+  }
+  return rc;
+}
+
+int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
+                      size_t width, const void *buf, size_t size,
+                      vq_diag *diag) {
+  const uint8_t *b = buf;
+  vq_rc_dec d;
+  int model, rc = VQ_OK;
+  unsigned rate;
+  size_t i;
+  if (alphabet < 1 || alphabet > VQ_ENTROPY_MAX_ALPHABET || (n && !sym))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
+                       "[1, %u]", (unsigned long)alphabet,
+                       VQ_ENTROPY_MAX_ALPHABET);
+  if (!b || size < HEADER)
+    return vq_diag_set(diag, VQ_ERR_TRUNCATED, "index stream of %lu bytes "
+                       "is shorter than its header", (unsigned long)size);
+  model = b[0];
+  rate = b[1];
+  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_MATCH)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "unknown index model %d", model);
+  if ((model >= VQ_ENTROPY_ADAPTIVE) != (rate != 0) || rate > 10)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid rate %u for the %s "
+                       "model", rate, vq_entropy_model_name(model));
+  vq_rc_dec_init(&d, b + HEADER, size - HEADER);
+  switch (model) {
+  case VQ_ENTROPY_CONSTANT: {
+    uint32_t v = (uint32_t)vq_rc_dec_uint(&d, alphabet);
+    for (i = 0; i < n; i++) sym[i] = v;
+    break;
+  }
+  case VQ_ENTROPY_STATIC:
+    rc = alphabet < 2 ? VQ_ERR_FORMAT : dec_static(&d, sym, n, alphabet);
+    break;
+  default:
+    rc = dec_adaptive(&d, sym, n, alphabet, width, model, rate);
+  }
+  if (rc == VQ_ERR_NOMEM) return vq_diag_set(diag, rc, "out of memory");
+  if (rc == VQ_OK) rc = vq_rc_dec_finish(&d);
+  if (rc == VQ_ERR_TRUNCATED)
+    return vq_diag_set(diag, rc, "index stream is truncated");
+  if (rc < 0)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "index stream is corrupt");
+  return VQ_OK;
+}

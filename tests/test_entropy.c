@@ -1,0 +1,210 @@
+/* Index-stream coding: round trips for every model over alphabets 1 to
+ * 2^20 and lengths 0 to 10^7, adversarial sequences, efficiency against
+ * the order-0 entropy, truncation and garbage. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vq/entropy.h"
+#include "internal.h"
+#include "testutil.h"
+
+static const vq_entropy_model models[] = {
+  VQ_ENTROPY_AUTO, VQ_ENTROPY_STATIC, VQ_ENTROPY_ADAPTIVE, VQ_ENTROPY_MATCH
+};
+
+/* Encodes and decodes; returns the stream size, or 0 when the model does
+ * not apply (then rc tells why). Checks the indices come back. */
+static size_t round_trip(const uint32_t *v, size_t n, uint32_t k,
+                         size_t width, vq_entropy_model model,
+                         vq_entropy_stats *st) {
+  vq_entropy_params p;
+  vq_diag diag;
+  uint8_t *buf;
+  uint32_t *w = malloc((n + 1) * sizeof *w);
+  size_t size, i, bad = 0;
+  int rc;
+  CHECK_EQ_INT(vq_entropy_params_init(&p), VQ_OK);
+  p.alphabet = k;
+  p.width = width;
+  p.model = model;
+  rc = vq_entropy_encode(&buf, &size, st, &p, v, n, &diag);
+  if (rc == VQ_ERR_UNSUPPORTED) {
+    free(w);
+    return 0;
+  }
+  CHECK_EQ_INT(rc, VQ_OK);
+  if (rc < 0) {
+    fprintf(stderr, "  %s\n", diag.msg);
+    free(w);
+    return 0;
+  }
+  rc = vq_entropy_decode(w, n, k, width, buf, size, &diag);
+  CHECK_EQ_INT(rc, VQ_OK);
+  for (i = 0; i < n; i++) bad += w[i] != v[i];
+  if (bad)
+    fprintf(stderr, "  K=%lu n=%lu model %s: %lu indices differ\n",
+            (unsigned long)k, (unsigned long)n,
+            vq_entropy_model_name(st->model), (unsigned long)bad);
+  CHECK_EQ_INT(bad, 0);
+  /* every truncation is an error (streams are exact-length) */
+  if (size < 64) {
+    size_t cut;
+    for (cut = 0; cut < size; cut++)
+      CHECK(vq_entropy_decode(w, n, k, width, buf, cut, NULL) < 0);
+  } else {
+    CHECK(vq_entropy_decode(w, n, k, width, buf, size - 1, NULL) < 0);
+    CHECK(vq_entropy_decode(w, n, k, width, buf, size / 2, NULL) < 0);
+  }
+  vq_free(buf);
+  free(w);
+  return size;
+}
+
+/* Zipf-like draw over k values, scattered by a multiplicative hash so
+ * frequent values are spread over the alphabet. */
+static uint32_t draw_skewed(vq_rng *r, uint32_t k) {
+  double u = vq_rng_double(r);
+  uint64_t x = (uint64_t)(pow((double)k, u * u)) - 1;
+  return (uint32_t)((x * 2654435761u) % k);
+}
+
+static void test_alphabets(vq_rng *r) {
+  static const uint32_t ks[] = {1, 2, 3, 16, 17, 255, 4096, 65536, 100003,
+                                1u << 20};
+  static const size_t lens[] = {0, 1, 2, 5, 1000, 30000};
+  static const size_t widths[] = {0, 7};
+  size_t a, l, m, wi, i;
+  for (a = 0; a < sizeof ks / sizeof *ks; a++)
+    for (l = 0; l < sizeof lens / sizeof *lens; l++)
+      for (wi = 0; wi < 2; wi++) {
+        size_t n = lens[l];
+        uint32_t *v = malloc((n + 1) * sizeof *v);
+        for (i = 0; i < n; i++)
+          v[i] = i % 3 ? draw_skewed(r, ks[a])
+                       : (uint32_t)vq_rng_below(r, ks[a]);
+        if (n > 2) v[n - 1] = ks[a] - 1; /* the largest index occurs */
+        for (m = 0; m < sizeof models / sizeof *models; m++) {
+          vq_entropy_stats st;
+          size_t size = round_trip(v, n, ks[a], widths[wi], models[m], &st);
+          if (models[m] == VQ_ENTROPY_AUTO) CHECK(size > 0);
+        }
+        free(v);
+      }
+}
+
+/* Long runs, alternations and sudden changes of statistics. */
+static void test_adversarial(vq_rng *r) {
+  size_t n = 200000, i, m;
+  uint32_t *v = malloc(n * sizeof *v);
+  int pattern;
+  for (pattern = 0; pattern < 5; pattern++) {
+    uint32_t k = pattern < 2 ? 2 : 4096;
+    for (i = 0; i < n; i++) {
+      switch (pattern) {
+      case 0: v[i] = i < n - 1 ? 0 : 1; break;            /* one rare */
+      case 1: v[i] = (uint32_t)(i & 1); break;            /* alternation */
+      case 2: v[i] = (uint32_t)((i / 1000) % 2 ? 4095 : 0); break; /* runs */
+      case 3:                                              /* switch */
+        v[i] = i < n / 2 ? (uint32_t)vq_rng_below(r, 16)
+                         : 4080 + (uint32_t)vq_rng_below(r, 16);
+        break;
+      default: v[i] = (uint32_t)(i % 4096); break;        /* a ramp */
+      }
+    }
+    for (m = 0; m < sizeof models / sizeof *models; m++) {
+      vq_entropy_stats st;
+      size_t size = round_trip(v, n, k, 0, models[m], &st);
+      if (models[m] == VQ_ENTROPY_AUTO) {
+        fprintf(stderr, "pattern %d: %lu bytes (%s)\n", pattern,
+                (unsigned long)size, vq_entropy_model_name(st.model));
+        /* a long run or one rare value costs almost nothing */
+        if (pattern == 0) CHECK(size < 64);
+        if (pattern == 2) CHECK(size < 2000);
+      }
+    }
+  }
+  free(v);
+}
+
+/* Stationary streams: within 1% of the empirical order-0 entropy. */
+static void test_efficiency(vq_rng *r) {
+  static const uint32_t ks[] = {16, 256, 4096};
+  size_t n = 1000000, i, a;
+  uint32_t *v = malloc(n * sizeof *v);
+  for (a = 0; a < sizeof ks / sizeof *ks; a++) {
+    vq_entropy_stats st;
+    for (i = 0; i < n; i++) v[i] = draw_skewed(r, ks[a]);
+    round_trip(v, n, ks[a], 0, VQ_ENTROPY_AUTO, &st);
+    fprintf(stderr, "K=%lu: %.4f bits/index, order-0 entropy %.4f "
+            "(+%.3f%%), %s model\n", (unsigned long)ks[a],
+            st.bits_per_symbol, st.entropy,
+            100.0 * (st.bits_per_symbol / st.entropy - 1.0),
+            vq_entropy_model_name(st.model));
+    CHECK(st.bits_per_symbol <= st.entropy * 1.01);
+  }
+  free(v);
+}
+
+static void test_long(vq_rng *r) {
+  size_t n = 10000000, i;
+  uint32_t *v = malloc(n * sizeof *v);
+  vq_entropy_stats st;
+  for (i = 0; i < n; i++) v[i] = draw_skewed(r, 256);
+  CHECK(round_trip(v, n, 256, 0, VQ_ENTROPY_STATIC, &st) > 0);
+  free(v);
+}
+
+static void test_errors(vq_rng *r) {
+  vq_entropy_params p;
+  vq_diag diag;
+  uint8_t *buf, junk[300];
+  uint32_t v[20000], w[64];
+  size_t size, i, t;
+  CHECK_EQ_INT(vq_entropy_params_init(&p), VQ_OK);
+  p.alphabet = 10;
+  v[0] = 3, v[1] = 10;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, 2, &diag),
+               VQ_ERR_INVALID_ARG);
+  CHECK(strstr(diag.msg, "position 1") != NULL);
+  p.alphabet = 0;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, 1, NULL),
+               VQ_ERR_INVALID_ARG);
+  /* static with too many distinct indices; constant with two */
+  p.alphabet = 1u << 20;
+  for (i = 0; i < 20000; i++) v[i] = (uint32_t)i * 7;
+  p.model = VQ_ENTROPY_STATIC;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, 20000, NULL),
+               VQ_ERR_UNSUPPORTED);
+  p.model = VQ_ENTROPY_CONSTANT;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, 2, NULL),
+               VQ_ERR_UNSUPPORTED);
+  /* headers that lie */
+  junk[0] = 9, junk[1] = 0;
+  CHECK_EQ_INT(vq_entropy_decode(w, 1, 16, 0, junk, 8, NULL), VQ_ERR_FORMAT);
+  junk[0] = VQ_ENTROPY_ADAPTIVE, junk[1] = 0;
+  CHECK_EQ_INT(vq_entropy_decode(w, 1, 16, 0, junk, 8, NULL), VQ_ERR_FORMAT);
+  CHECK_EQ_INT(vq_entropy_decode(w, 1, 16, 0, junk, 1, NULL),
+               VQ_ERR_TRUNCATED);
+  /* random bodies behind every model: errors or garbage, never a crash */
+  for (t = 0; t < 4000; t++) {
+    size_t len = 2 + vq_rng_below(r, sizeof junk - 2);
+    uint32_t k = 1 + (uint32_t)vq_rng_below(r, 5000);
+    for (i = 0; i < len; i++) junk[i] = (uint8_t)vq_rng_below(r, 256);
+    junk[0] = (uint8_t)(1 + t % 4);
+    junk[1] = junk[0] >= VQ_ENTROPY_ADAPTIVE ? 4 : 0;
+    if (vq_entropy_decode(w, 64, k, t % 3, junk, len, NULL) == VQ_OK)
+      for (i = 0; i < 64; i++) CHECK(w[i] < k);
+  }
+}
+
+int main(void) {
+  vq_rng r;
+  vq_rng_seed(&r, vq_test_seed(29));
+  test_alphabets(&r);
+  test_adversarial(&r);
+  test_efficiency(&r);
+  test_long(&r);
+  test_errors(&r);
+  return vq_test_finish("test_entropy");
+}
