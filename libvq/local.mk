@@ -28,6 +28,7 @@ libvqcore_la_SOURCES = \
   libvq/rangecoder.h \
   libvq/symmodel.c \
   libvq/symmodel.h \
+  libvq/sha256.c \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
@@ -66,4 +67,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/kmeans.h \
   libvq/include/vq/codebook.h \
   libvq/include/vq/image.h \
-  libvq/include/vq/file.h
+  libvq/include/vq/file.h \
+  libvq/include/vq/sha256.h

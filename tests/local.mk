@@ -20,7 +20,8 @@ VQ_C_TESTS = \
   tests/test_kmeans \
   tests/test_image \
   tests/test_rangecoder \
-  tests/test_symmodel
+  tests/test_symmodel \
+  tests/test_sha256
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
@@ -48,6 +49,9 @@ tests_test_rangecoder_LDADD = $(VQ_TEST_LDADD)
 tests_test_symmodel_SOURCES = tests/test_symmodel.c
 tests_test_symmodel_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_symmodel_LDADD = $(VQ_TEST_LDADD)
+tests_test_sha256_SOURCES = tests/test_sha256.c
+tests_test_sha256_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_sha256_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

@@ -10,5 +10,6 @@
 #include "codebook.h"
 #include "image.h"
 #include "file.h"
+#include "sha256.h"
 
 #endif /* VQ_VQ_H */
