@@ -29,6 +29,7 @@ libvqcore_la_SOURCES = \
   libvq/symmodel.c \
   libvq/symmodel.h \
   libvq/sha256.c \
+  libvq/container.c \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
@@ -68,4 +69,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/codebook.h \
   libvq/include/vq/image.h \
   libvq/include/vq/file.h \
-  libvq/include/vq/sha256.h
+  libvq/include/vq/sha256.h \
+  libvq/include/vq/container.h

@@ -11,5 +11,6 @@
 #include "image.h"
 #include "file.h"
 #include "sha256.h"
+#include "container.h"
 
 #endif /* VQ_VQ_H */
