@@ -1,2 +1,2 @@
 # doc/: design notes, distributed but not installed.
-EXTRA_DIST += doc/architecture.md
+EXTRA_DIST += doc/architecture.md doc/format.md

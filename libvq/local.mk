@@ -31,6 +31,8 @@ libvqcore_la_SOURCES = \
   libvq/statmodel.c \
   libvq/statmodel.h \
   libvq/entropy.c \
+  libvq/sha256.c \
+  libvq/container.c \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
@@ -70,4 +72,6 @@ vqinclude_HEADERS = \
   libvq/include/vq/codebook.h \
   libvq/include/vq/image.h \
   libvq/include/vq/file.h \
-  libvq/include/vq/entropy.h
+  libvq/include/vq/entropy.h \
+  libvq/include/vq/sha256.h \
+  libvq/include/vq/container.h

@@ -21,7 +21,9 @@ VQ_C_TESTS = \
   tests/test_image \
   tests/test_rangecoder \
   tests/test_symmodel \
-  tests/test_entropy
+  tests/test_entropy \
+  tests/test_sha256 \
+  tests/test_container
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
@@ -52,6 +54,12 @@ tests_test_symmodel_LDADD = $(VQ_TEST_LDADD)
 tests_test_entropy_SOURCES = tests/test_entropy.c
 tests_test_entropy_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_entropy_LDADD = $(VQ_TEST_LDADD)
+tests_test_sha256_SOURCES = tests/test_sha256.c
+tests_test_sha256_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_sha256_LDADD = $(VQ_TEST_LDADD)
+tests_test_container_SOURCES = tests/test_container.c
+tests_test_container_CPPFLAGS = $(VQ_TEST_CPPFLAGS) $(ZLIB_CFLAGS)
+tests_test_container_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

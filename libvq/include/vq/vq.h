@@ -11,5 +11,7 @@
 #include "image.h"
 #include "file.h"
 #include "entropy.h"
+#include "sha256.h"
+#include "container.h"
 
 #endif /* VQ_VQ_H */
