@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -90,7 +91,7 @@ int cli_show_progress(int quiet, int verbose) {
   return verbose > 0 || isatty(STDERR_FILENO);
 }
 
-static int ends_with(const char *s, const char *suffix) {
+int cli_ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
@@ -112,11 +113,14 @@ int cli_sniff(const char *path) {
     return CLI_KIND_IMAGE;
   if (got >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6'))
     return CLI_KIND_IMAGE;
+  if (got >= 8 && memcmp(b, "\x89VQF\r\n\x1a\n", 8) == 0)
+    return CLI_KIND_VQ;
   if (got >= 9 && b[8] == '{' && b[6] == 0 && b[7] == 0)
     return CLI_KIND_SAFETENSORS;
   /* damaged files of a named type: let its reader say what is wrong */
-  if (ends_with(path, ".safetensors")) return CLI_KIND_SAFETENSORS;
-  if (ends_with(path, ".npy")) return CLI_KIND_NPY;
+  if (cli_ends_with(path, ".safetensors")) return CLI_KIND_SAFETENSORS;
+  if (cli_ends_with(path, ".npy")) return CLI_KIND_NPY;
+  if (cli_ends_with(path, ".vq")) return CLI_KIND_VQ;
   return CLI_KIND_UNKNOWN;
 }
 
@@ -211,6 +215,71 @@ void cli_free_list(char **list, int n) {
   int i;
   for (i = 0; i < n; i++) free(list[i]);
   free(list);
+}
+
+int cli_read_file(const char *prog, const char *path, uint64_t max,
+                  uint8_t **buf, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  struct stat st;
+  size_t got;
+  *buf = NULL;
+  *size = 0;
+  if (!f || fstat(fileno(f), &st) != 0) {
+    cli_error(prog, "%s: cannot open: %s", path, strerror(errno));
+    if (f) fclose(f);
+    return VQ_EXIT_IO;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    fclose(f);
+    cli_error(prog, "%s: not a regular file", path);
+    return VQ_EXIT_IO;
+  }
+  if ((uint64_t)st.st_size > max || (uint64_t)st.st_size >= SIZE_MAX) {
+    fclose(f);
+    cli_error(prog, "%s: file of %lld bytes exceeds the limit of %llu", path,
+              (long long)st.st_size, (unsigned long long)max);
+    return VQ_EXIT_DATA;
+  }
+  *buf = malloc((size_t)st.st_size + 1);
+  if (!*buf) {
+    fclose(f);
+    cli_error(prog, "%s: out of memory", path);
+    return VQ_EXIT_IO;
+  }
+  got = fread(*buf, 1, (size_t)st.st_size, f);
+  if (got != (size_t)st.st_size || ferror(f)) {
+    fclose(f);
+    free(*buf);
+    *buf = NULL;
+    cli_error(prog, "%s: read error", path);
+    return VQ_EXIT_IO;
+  }
+  fclose(f);
+  *size = got;
+  return 0;
+}
+
+int cli_write_file(const char *prog, const char *path, const void *buf,
+                   size_t size) {
+  vq_diag diag = {{0}};
+  vq_outfile *o;
+  FILE *fp;
+  int rc = vq_outfile_open(&o, &fp, path, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  if (size && fwrite(buf, 1, size, fp) != size) {
+    vq_outfile_abort(o);
+    cli_error(prog, "%s: write error", path);
+    return VQ_EXIT_IO;
+  }
+  rc = vq_outfile_commit(o, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  return 0;
+}
+
+double cli_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 void cli_json_string(FILE *f, const char *s) {

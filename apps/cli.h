@@ -49,7 +49,8 @@ typedef enum cli_kind {
   CLI_KIND_NPY,
   CLI_KIND_SAFETENSORS,
   CLI_KIND_IMAGE,
-  CLI_KIND_DIR
+  CLI_KIND_DIR,
+  CLI_KIND_VQ
 } cli_kind;
 
 /* Sniffs a path; returns CLI_KIND_* or -1 when it cannot be read. */
@@ -60,6 +61,22 @@ int cli_sniff(const char *path);
 int cli_expand_images(const char *prog, char **in, int nin, char ***out,
                       int *nout);
 void cli_free_list(char **list, int n);
+
+/* Reads a whole file of at most max bytes into *buf (malloc'd; free()).
+ * Prints the problem and returns an exit status on failure, else 0. */
+int cli_read_file(const char *prog, const char *path, uint64_t max,
+                  uint8_t **buf, size_t *size);
+
+/* Writes buf to path through a temporary file renamed at the end; prints
+ * the problem and returns an exit status on failure, else 0. */
+int cli_write_file(const char *prog, const char *path, const void *buf,
+                   size_t size);
+
+/* Monotonic clock in seconds. */
+double cli_now(void);
+
+/* 1 when path ends with suffix. */
+int cli_ends_with(const char *path, const char *suffix);
 
 /* Writes s as a JSON string literal (with quotes). */
 void cli_json_string(FILE *f, const char *s);

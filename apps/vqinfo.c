@@ -13,7 +13,8 @@ static void usage(FILE *f) {
 "\n"
 "Prints what each file holds: for a codebook (.safetensors) its kind,\n"
 "shape and metadata; for other .safetensors files their tensors; for .npy\n"
-"arrays their type and shape.\n"
+"arrays their type and shape; for .vq files their chunks with sizes and\n"
+"CRC status, the container version and what the header declares.\n"
 "\n"
 "Options:\n"
 "  --json         one JSON object per file on stdout\n"
@@ -147,10 +148,96 @@ static int show_npy(const char *path, int json) {
   return 0;
 }
 
+static void show_tokens(const vq_container *c, int json) {
+  const vq_chunk *head = vq_container_find(c, "HEAD", 0);
+  const vq_chunk *data = vq_container_find(c, "DATA", 0);
+  vq_tokenfile_info t;
+  if (!head || vq_tokenfile_info_parse(&t, head->data, head->size,
+                                       data ? data->data : NULL,
+                                       data ? data->size : 0, NULL) < 0)
+    return;
+  if (json) {
+    printf(", \"kind\": \"tokens\", \"tokens\": {\"dtype\": \"%s\", "
+           "\"big_endian\": %s, \"shape\": ", vq_dtype_name(t.dtype),
+           t.big_endian ? "true" : "false");
+    print_shape(stdout, t.ndim, t.shape, 1);
+    printf(", \"count\": %llu, \"alphabet\": %lu, \"offset\": %lld, "
+           "\"model\": \"%s\", \"rate\": %d}", (unsigned long long)t.count,
+           (unsigned long)t.alphabet, (long long)t.offset,
+           vq_entropy_model_name(t.model), t.rate);
+  } else {
+    printf("  tokens: %s%s ", t.big_endian ? "big-endian " : "",
+           vq_dtype_name(t.dtype));
+    print_shape(stdout, t.ndim, t.shape, 0);
+    printf(", alphabet %lu, offset %lld, %s model", (unsigned long)t.alphabet,
+           (long long)t.offset, vq_entropy_model_name(t.model));
+    if (t.rate) printf(" (rate %d)", t.rate);
+    printf("\n");
+  }
+}
+
+/* A .vq file: its chunks with sizes and CRC status, then what HEAD says.
+ * A CRC failure is listed, and makes the exit status 2. */
+static int show_vq(const char *path, int json) {
+  vq_diag diag = {{0}};
+  vq_container *c;
+  uint8_t *buf;
+  size_t size, i, n;
+  int rc = cli_read_file(prog, path, (uint64_t)1 << 40, &buf, &size), major,
+      minor, bad = 0;
+  if (rc) return rc;
+  rc = vq_container_parse(&c, buf, size, VQ_CONTAINER_LIST_BAD_CRC, NULL,
+                          path, &diag);
+  if (rc < 0) {
+    free(buf);
+    return cli_fail(prog, rc, &diag, path);
+  }
+  vq_container_version(c, &major, &minor);
+  n = vq_container_count(c);
+  if (json) {
+    printf("{\"file\": ");
+    cli_json_string(stdout, path);
+    printf(", \"format\": \"vq\", \"version\": \"%d.%d\", \"bytes\": "
+           "%zu, \"chunks\": [", major, minor, size);
+  } else {
+    printf("%s: vq container %d.%d, %zu bytes, %zu chunk%s\n", path, major,
+           minor, size, n, n == 1 ? "" : "s");
+  }
+  for (i = 0; i < n; i++) {
+    const vq_chunk *k = vq_container_chunk(c, i);
+    bad += !k->crc_ok;
+    if (json)
+      printf("%s{\"type\": \"%s\", \"offset\": %llu, \"size\": %lu, "
+             "\"crc\": \"%08lx\", \"crc_ok\": %s, \"critical\": %s, "
+             "\"known\": %s}", i ? ", " : "", k->type,
+             (unsigned long long)k->offset, (unsigned long)k->size,
+             (unsigned long)k->crc, k->crc_ok ? "true" : "false",
+             k->critical ? "true" : "false", k->known ? "true" : "false");
+    else
+      printf("  %-4s  offset %-8llu %10lu bytes  crc %08lx %s%s\n", k->type,
+             (unsigned long long)k->offset, (unsigned long)k->size,
+             (unsigned long)k->crc, k->crc_ok ? "ok" : "MISMATCH",
+             k->known ? "" : k->critical ? "  (unknown, critical)"
+                                         : "  (unknown, skipped)");
+  }
+  if (json) printf("]");
+  show_tokens(c, json);
+  if (json) printf("}\n");
+  vq_container_destroy(c);
+  free(buf);
+  if (bad) {
+    cli_error(prog, "%s: %d chunk%s with a CRC mismatch", path, bad,
+              bad == 1 ? "" : "s");
+    return VQ_EXIT_DATA;
+  }
+  return 0;
+}
+
 static int show(const char *path, int json) {
   switch (cli_sniff(path)) {
     case CLI_KIND_SAFETENSORS: return show_safetensors(path, json);
     case CLI_KIND_NPY: return show_npy(path, json);
+    case CLI_KIND_VQ: return show_vq(path, json);
     case CLI_KIND_DIR:
       cli_error(prog, "%s: is a folder", path);
       return VQ_EXIT_USAGE;
@@ -158,7 +245,7 @@ static int show(const char *path, int json) {
       cli_error(prog, "%s: cannot read file", path);
       return VQ_EXIT_IO;
     default:
-      cli_error(prog, "%s: not a .safetensors or .npy file", path);
+      cli_error(prog, "%s: not a .safetensors, .npy or .vq file", path);
       return VQ_EXIT_DATA;
   }
 }

@@ -37,6 +37,7 @@ const char *vq_entropy_model_name(vq_entropy_model m) {
   case VQ_ENTROPY_STATIC: return "static";
   case VQ_ENTROPY_ADAPTIVE: return "adaptive";
   case VQ_ENTROPY_MATCH: return "match";
+  case VQ_ENTROPY_ORDER1: return "order1";
   }
   return "unknown";
 }
@@ -49,7 +50,7 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
                        "[1, %u]", (unsigned long)p->alphabet,
                        VQ_ENTROPY_MAX_ALPHABET);
-  if ((unsigned)p->model > VQ_ENTROPY_MATCH)
+  if ((unsigned)p->model > VQ_ENTROPY_ORDER1)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown model %d",
                        (int)p->model);
   if (p->rate < 0 || p->rate > 10)
@@ -147,6 +148,56 @@ static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
   }
 }
 
+/* ---- the order-1 model: a tree per value of the left neighbour --------- */
+
+#define ORDER1_MAX_ALPHABET 256
+
+typedef struct order1_models {
+  vq_sym_model ctx[ORDER1_MAX_ALPHABET + 1]; /* the last: no left */
+  uint32_t n;
+} order1_models;
+
+static void order1_clear(order1_models *m) {
+  uint32_t i;
+  for (i = 0; i < m->n; i++) vq_sym_model_clear(&m->ctx[i]);
+  m->n = 0;
+}
+
+static int order1_init(order1_models *m, uint32_t alphabet, unsigned rate) {
+  int rc = VQ_OK;
+  m->n = 0;
+  if (alphabet > ORDER1_MAX_ALPHABET) return VQ_ERR_UNSUPPORTED;
+  while (m->n <= alphabet && rc == VQ_OK)
+    rc = vq_sym_model_init(&m->ctx[m->n++], alphabet, rate);
+  if (rc < 0) order1_clear(m);
+  return rc;
+}
+
+/* Context of index i: its left neighbour, or alphabet at a row start. */
+static uint32_t order1_ctx(const uint32_t *s, size_t col, size_t i,
+                           uint32_t alphabet) {
+  return col > 0 ? s[i - 1] : alphabet;
+}
+
+static void order1_encode(vq_rc_enc *e, order1_models *m, const uint32_t *s,
+                          size_t n, size_t w, uint32_t alphabet) {
+  size_t i, col = 0;
+  for (i = 0; i < n; i++) {
+    vq_sym_encode(e, &m->ctx[order1_ctx(s, col, i, alphabet)], s[i]);
+    if (++col == w) col = 0;
+  }
+}
+
+static void order1_decode(vq_rc_dec *d, order1_models *m, uint32_t *s,
+                          size_t n, size_t w, uint32_t alphabet) {
+  size_t i, col = 0;
+  for (i = 0; i < n; i++) {
+    s[i] = vq_sym_decode(d, &m->ctx[order1_ctx(s, col, i, alphabet)]);
+    if (++col == w) col = 0;
+    if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
+  }
+}
+
 /* ---- encoder ------------------------------------------------------------ */
 
 typedef struct candidate {
@@ -236,6 +287,12 @@ static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
     rc = match_init(&m, k, rate);
     if (rc == VQ_OK) match_encode(&e, &m, s, n, w);
     vq_sym_model_clear(&m.tree);
+  } else if (model == VQ_ENTROPY_ORDER1) {
+    order1_models *m = malloc(sizeof *m);
+    rc = m ? order1_init(m, k, rate) : VQ_ERR_NOMEM;
+    if (rc == VQ_OK) order1_encode(&e, m, s, n, w, k);
+    if (m) order1_clear(m);
+    free(m);
   } else {
     vq_sym_model m;
     size_t i;
@@ -317,6 +374,17 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
       if (rc < 0) return rc;
       keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
     }
+    if (want == VQ_ENTROPY_ORDER1 || (want == VQ_ENTROPY_AUTO &&
+                                      p->alphabet <= ORDER1_MAX_ALPHABET)) {
+      if (p->alphabet > ORDER1_MAX_ALPHABET)
+        return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the order-1 model "
+                           "needs an alphabet of at most %u, not %lu",
+                           ORDER1_MAX_ALPHABET, (unsigned long)p->alphabet);
+      rc = enc_adaptive(&c, s, n, p->alphabet, p->width, VQ_ENTROPY_ORDER1,
+                        (unsigned)rate);
+      if (rc < 0) return rc;
+      keep(best, &c, st, VQ_ENTROPY_ORDER1, rate);
+    }
     if (p->rate) break;
   }
   return VQ_OK;
@@ -386,6 +454,13 @@ static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
     if ((rc = match_init(&m, k, rate)) == VQ_OK)
       match_decode(d, &m, s, n, w);
     vq_sym_model_clear(&m.tree);
+  } else if (model == VQ_ENTROPY_ORDER1) {
+    order1_models *m = malloc(sizeof *m);
+    rc = m ? order1_init(m, k, rate) : VQ_ERR_NOMEM;
+    if (rc == VQ_ERR_UNSUPPORTED) rc = VQ_ERR_FORMAT;
+    if (rc == VQ_OK) order1_decode(d, m, s, n, w, k);
+    if (m) order1_clear(m);
+    free(m);
   } else {
     vq_sym_model m;
     size_t i;
@@ -416,7 +491,7 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
                        "is shorter than its header", (unsigned long)size);
   model = b[0];
   rate = b[1];
-  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_MATCH)
+  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_ORDER1)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "unknown index model %d", model);
   if ((model >= VQ_ENTROPY_ADAPTIVE) != (rate != 0) || rate > 10)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid rate %u for the %s "

@@ -82,4 +82,19 @@ int vq_convert(void *dst, vq_dtype dst_type, const void *src,
 float vq_half_to_float(uint16_t h);
 float vq_bf16_to_float(uint16_t h);
 
+/* --- npy.c */
+typedef struct vq_npy_info {
+  vq_dtype dtype;
+  int big_endian;         /* data stored big-endian (multi-byte dtypes) */
+  int ndim;
+  uint64_t shape[VQ_MAX_DIMS];
+  size_t data_offset;     /* where the data starts */
+  uint64_t data_bytes;    /* its length as the shape declares */
+} vq_npy_info;
+
+/* Parses and checks the prelude and header of a .npy image buf[0..size);
+ * the data need not follow (size may end at the header). */
+int vq_npy_header_info(vq_npy_info *info, const void *buf, size_t size,
+                       const char *name, vq_diag *diag);
+
 #endif /* VQ_INTERNAL_H */

@@ -33,6 +33,7 @@ libvqcore_la_SOURCES = \
   libvq/entropy.c \
   libvq/sha256.c \
   libvq/container.c \
+  libvq/tokenfile.c \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
@@ -74,4 +75,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/file.h \
   libvq/include/vq/entropy.h \
   libvq/include/vq/sha256.h \
-  libvq/include/vq/container.h
+  libvq/include/vq/container.h \
+  libvq/include/vq/tokenfile.h

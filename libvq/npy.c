@@ -193,17 +193,18 @@ static void shape_text(char *buf, size_t size, const npy_header *h) {
   if (n < size) snprintf(buf + n, size - n, ")");
 }
 
-/* Validates the prelude and header of a whole file image; on success
- * *offset is where the data starts and *bytes its length. */
-static int parse_file(npy_header *h, size_t *offset, uint64_t *bytes,
-                      const unsigned char *buf, size_t size,
-                      const vq_npy_limits *lim, const char *name,
-                      vq_diag *diag) {
+/* Validates the prelude and header of a file image of size bytes (the
+ * data may be absent); *offset is where the data starts and *bytes its
+ * length. */
+static int parse_header(npy_header *h, size_t *offset, uint64_t *bytes,
+                        const unsigned char *buf, size_t size,
+                        const vq_npy_limits *lim, const char *name,
+                        vq_diag *diag) {
   uint64_t max_bytes = lim && lim->max_bytes ? lim->max_bytes
                                              : NPY_DEFAULT_MAX_BYTES;
   uint32_t max_header = lim && lim->max_header ? lim->max_header
                                                : NPY_DEFAULT_MAX_HEADER;
-  size_t pre, hlen, avail;
+  size_t pre, hlen;
   uint64_t count = 1;
   cursor c;
   char shp[200];
@@ -245,6 +246,19 @@ static int parse_file(npy_header *h, size_t *offset, uint64_t *bytes,
                        vq_dtype_name(h->dtype),
                        (unsigned long long)max_bytes);
   *offset = pre + hlen;
+  return VQ_OK;
+}
+
+/* As parse_header(), and the data must fill the rest of the file. */
+static int parse_file(npy_header *h, size_t *offset, uint64_t *bytes,
+                      const unsigned char *buf, size_t size,
+                      const vq_npy_limits *lim, const char *name,
+                      vq_diag *diag) {
+  size_t avail;
+  char shp[200];
+  int rc = parse_header(h, offset, bytes, buf, size, lim, name, diag);
+  if (rc < 0) return rc;
+  shape_text(shp, sizeof shp, h);
   avail = size - *offset;
   if (*bytes > avail)
     return vq_diag_set(diag, VQ_ERR_TRUNCATED, "%s: header declares shape %s "
@@ -256,6 +270,27 @@ static int parse_file(npy_header *h, size_t *offset, uint64_t *bytes,
                        "bytes of data that shape %s declares", name,
                        avail - (size_t)*bytes, (unsigned long long)*bytes,
                        shp);
+  return VQ_OK;
+}
+
+int vq_npy_header_info(vq_npy_info *info, const void *buf, size_t size,
+                       const char *name, vq_diag *diag) {
+  npy_header h;
+  uint64_t bytes;
+  int rc, i;
+  memset(&h, 0, sizeof h);
+  rc = parse_header(&h, &info->data_offset, &bytes, buf, size, NULL,
+                    name ? name : "<memory>", diag);
+  if (rc < 0) return rc;
+  info->dtype = h.dtype;
+#ifdef WORDS_BIGENDIAN
+  info->big_endian = !h.big_endian && vq_dtype_size(h.dtype) > 1;
+#else
+  info->big_endian = h.big_endian && vq_dtype_size(h.dtype) > 1;
+#endif
+  info->ndim = h.ndim;
+  for (i = 0; i < h.ndim; i++) info->shape[i] = h.shape[i];
+  info->data_bytes = bytes;
   return VQ_OK;
 }
 

@@ -23,10 +23,13 @@ VQ_C_TESTS = \
   tests/test_symmodel \
   tests/test_entropy \
   tests/test_sha256 \
-  tests/test_container
+  tests/test_container \
+  tests/test_tokenfile
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
+  tests/test_codec_cli.sh \
+  tests/test_fuzz_corpus.sh \
   tests/test_python.sh \
   tests/test_example.sh
 
@@ -60,9 +63,22 @@ tests_test_sha256_LDADD = $(VQ_TEST_LDADD)
 tests_test_container_SOURCES = tests/test_container.c
 tests_test_container_CPPFLAGS = $(VQ_TEST_CPPFLAGS) $(ZLIB_CFLAGS)
 tests_test_container_LDADD = $(VQ_TEST_LDADD)
+tests_test_tokenfile_SOURCES = tests/test_tokenfile.c
+tests_test_tokenfile_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_tokenfile_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)
 
-EXTRA_DIST += tests/test_cli.sh tests/test_python.sh tests/test_example.sh \
-  tests/data
+# The fuzz target, replayed over its committed corpus by every make check
+# (make fuzz builds the coverage-guided fuzzer with clang).
+check_PROGRAMS += tests/fuzz/replay_decode
+tests_fuzz_replay_decode_SOURCES = tests/fuzz/fuzz_decode.c tests/fuzz/replay.c
+tests_fuzz_replay_decode_LDADD = libvq.la
+fuzz: all
+	$(SHELL) $(top_srcdir)/tests/fuzz/build.sh $(top_srcdir) $(top_builddir)
+.PHONY: fuzz
+
+EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh \
+  tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
+  tests/fuzz/build.sh tests/fuzz/corpus tests/data

@@ -20,9 +20,12 @@ typedef enum vq_entropy_model {
   VQ_ENTROPY_STATIC = 2,    /* frequency table sent in the stream; at most
                                16384 distinct indices */
   VQ_ENTROPY_ADAPTIVE = 3,  /* 16-ary tree of adaptive CDFs, order 0 */
-  VQ_ENTROPY_MATCH = 4      /* as ADAPTIVE, after flags for "same as the
+  VQ_ENTROPY_MATCH = 4,     /* as ADAPTIVE, after flags for "same as the
                                left neighbour" and "same as the upper
-                               neighbour" (order-1 context) */
+                               neighbour" */
+  VQ_ENTROPY_ORDER1 = 5     /* one adaptive tree per value of the left
+                               neighbour (order-1 context); alphabets of
+                               at most 256 */
 } vq_entropy_model;
 
 typedef struct vq_entropy_params {

@@ -13,5 +13,6 @@
 #include "entropy.h"
 #include "sha256.h"
 #include "container.h"
+#include "tokenfile.h"
 
 #endif /* VQ_VQ_H */

@@ -1,0 +1,101 @@
+/* vqdec: decodes .vq files. */
+#include "config.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "vqdec";
+
+#define MAX_INPUT ((uint64_t)1 << 36)
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: vqdec [options] IN.vq -o OUT.npy\n"
+"\n"
+"Decodes a .vq file. A token file becomes the .npy it was made from,\n"
+"byte for byte. Every length, dimension and checksum is verified before\n"
+"anything is allocated or written; a damaged file is reported and no\n"
+"output is left behind.\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE  the file to write (required; .npy for tokens)\n"
+"  --max-memory MB    refuse files that would need more memory than this\n"
+"                     (default 16384)\n"
+"  --json             print statistics as one JSON object on stdout\n"
+"  -q, --quiet        print nothing on success\n"
+"  -v, --verbose      print a summary line on stderr (the default)\n"
+"  -h, --help         this help\n"
+"  --version          print the version\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"output", required_argument, 0, 'o'},
+    {"max-memory", required_argument, 0, 'm'},
+    {"json", no_argument, 0, 'j'},
+    {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0}
+  };
+  vq_tokenfile_limits lim;
+  vq_diag diag = {{0}};
+  const char *out = NULL, *in;
+  uint8_t *buf, *npy = NULL;
+  size_t size, npy_size;
+  uint64_t mb;
+  double t0;
+  int c, json = 0, quiet = 0, rc;
+  vq_tokenfile_limits_default(&lim);
+  while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+    switch (c) {
+      case 'o': out = optarg; break;
+      case 'm':
+        if (cli_parse_u64(prog, "--max-memory", optarg, 1, (uint64_t)1 << 30,
+                          &mb))
+          return VQ_EXIT_USAGE;
+        lim.max_bytes = mb << 20;
+        break;
+      case 'j': json = 1; break;
+      case 'q': quiet = 1; break;
+      case 'v': quiet = 0; break;
+      case 'h': usage(stdout); return 0;
+      case 'V': cli_print_version(prog); return 0;
+      default:
+        fprintf(stderr, "Try 'vqdec --help'.\n");
+        return VQ_EXIT_USAGE;
+    }
+  }
+  if (optind + 1 != argc || !out) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  in = argv[optind];
+  if (!cli_ends_with(out, ".npy")) {
+    cli_error(prog, "%s: token files decode to .npy", out);
+    return VQ_EXIT_USAGE;
+  }
+  t0 = cli_now();
+  if ((rc = cli_read_file(prog, in, MAX_INPUT, &buf, &size)) != 0) return rc;
+  rc = vq_tokenfile_decode(&npy, &npy_size, buf, size, &lim, in, &diag);
+  free(buf);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  rc = cli_write_file(prog, out, npy, npy_size);
+  vq_free(npy);
+  if (rc) return rc;
+  if (json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, in);
+    printf(", \"output\": ");
+    cli_json_string(stdout, out);
+    printf(", \"kind\": \"tokens\", \"input_bytes\": %zu, \"bytes\": %zu, "
+           "\"seconds\": %.6f}\n", size, npy_size, cli_now() - t0);
+  } else if (!quiet) {
+    fprintf(stderr, "%s: %zu -> %zu bytes\n", in, size, npy_size);
+  }
+  return 0;
+}

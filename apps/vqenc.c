@@ -1,0 +1,157 @@
+/* vqenc: compresses token files (integer .npy) into .vq files. */
+#include "config.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "vqenc";
+
+/* Largest input read into memory. */
+#define MAX_INPUT ((uint64_t)1 << 36)
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: vqenc [options] IN.npy -o OUT.vq\n"
+"\n"
+"Compresses a token file, an integer .npy array of any shape (codebook\n"
+"indices, for example), into a .vq file; vqdec restores the very same\n"
+"bytes. Indices are entropy-coded with the model that gives the smallest\n"
+"file: a frequency table sent in the stream, adaptive distributions,\n"
+"adaptive distributions after 'same as the left / upper neighbour' flags\n"
+"(the upper neighbour is one row of the last axis back), or adaptive\n"
+"distributions conditioned on the left neighbour (alphabets up to 256).\n"
+"\n"
+"Options:\n"
+"  -o, --output FILE  the .vq file to write (required)\n"
+"  --alphabet K       token values lie in [0, K) (default: the range of\n"
+"                     the data, negative values included)\n"
+"  --model M          auto (default), static, adaptive, match or order1\n"
+"  --json             print statistics as one JSON object on stdout\n"
+"  -q, --quiet        print nothing on success\n"
+"  -v, --verbose      (accepted for symmetry with vqdec)\n"
+"  -h, --help         this help\n"
+"  --version          print the version\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+static int parse_model(const char *s, vq_entropy_model *m) {
+  static const vq_entropy_model all[] = {VQ_ENTROPY_AUTO, VQ_ENTROPY_STATIC,
+                                         VQ_ENTROPY_ADAPTIVE,
+                                         VQ_ENTROPY_MATCH,
+                                         VQ_ENTROPY_ORDER1};
+  size_t i;
+  for (i = 0; i < sizeof all / sizeof *all; i++)
+    if (!strcmp(s, vq_entropy_model_name(all[i]))) {
+      *m = all[i];
+      return 0;
+    }
+  cli_error(prog, "--model: expected auto, static, adaptive, match or "
+            "order1, got '%s'", s);
+  return -1;
+}
+
+static void print_json(const char *in, const char *out,
+                       const vq_tokenfile_stats *st, double seconds) {
+  printf("{\"input\": ");
+  cli_json_string(stdout, in);
+  printf(", \"output\": ");
+  cli_json_string(stdout, out);
+  printf(", \"kind\": \"tokens\", \"tokens\": %llu, \"alphabet\": %lu, "
+         "\"offset\": %lld, \"model\": \"%s\", \"rate\": %d, "
+         "\"distinct\": %lu, \"input_bytes\": %zu, \"bytes\": %zu, "
+         "\"payload_bytes\": %zu, \"bits_per_token\": %.6f, "
+         "\"payload_bits_per_token\": %.6f, \"entropy_bits\": %.6f, "
+         "\"seconds\": %.6f}\n",
+         (unsigned long long)st->count, (unsigned long)st->alphabet,
+         (long long)st->offset, vq_entropy_model_name(st->entropy.model),
+         st->entropy.rate, (unsigned long)st->entropy.distinct,
+         st->input_bytes, st->bytes, st->payload_bytes, st->bits_per_token,
+         st->entropy.bits_per_symbol, st->entropy.entropy, seconds);
+}
+
+static int encode_tokens(const char *in, const char *out,
+                         const vq_tokenfile_params *p, int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_tokenfile_stats st;
+  uint8_t *buf, *vq = NULL;
+  size_t size, vq_size;
+  double t0 = cli_now();
+  int rc = cli_read_file(prog, in, MAX_INPUT, &buf, &size);
+  if (rc) return rc;
+  rc = vq_tokenfile_encode(&vq, &vq_size, &st, p, buf, size, &diag);
+  free(buf);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  rc = cli_write_file(prog, out, vq, vq_size);
+  vq_free(vq);
+  if (rc) return rc;
+  if (json) print_json(in, out, &st, cli_now() - t0);
+  else if (!quiet)
+    fprintf(stderr, "%s: %llu tokens, alphabet %lu: %zu -> %zu bytes, "
+            "%.4f bits/token (order-0 entropy %.4f), %s model\n", in,
+            (unsigned long long)st.count, (unsigned long)st.alphabet,
+            st.input_bytes, st.bytes, st.bits_per_token,
+            st.entropy.entropy, vq_entropy_model_name(st.entropy.model));
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"output", required_argument, 0, 'o'},
+    {"alphabet", required_argument, 0, 'K'},
+    {"model", required_argument, 0, 'M'},
+    {"json", no_argument, 0, 'j'},
+    {"quiet", no_argument, 0, 'q'},
+    {"verbose", no_argument, 0, 'v'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0}
+  };
+  vq_tokenfile_params p;
+  const char *out = NULL;
+  int c, json = 0, quiet = 0, kind;
+  uint64_t k;
+  if (vq_tokenfile_params_init(&p) < 0) {
+    cli_error(prog, "library and header disagree (ABI)");
+    return VQ_EXIT_USAGE;
+  }
+  while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+    switch (c) {
+      case 'o': out = optarg; break;
+      case 'K':
+        if (cli_parse_u64(prog, "--alphabet", optarg, 1,
+                          VQ_ENTROPY_MAX_ALPHABET, &k))
+          return VQ_EXIT_USAGE;
+        p.alphabet = (uint32_t)k;
+        break;
+      case 'M':
+        if (parse_model(optarg, &p.model)) return VQ_EXIT_USAGE;
+        break;
+      case 'j': json = 1; break;
+      case 'q': quiet = 1; break;
+      case 'v': break;
+      case 'h': usage(stdout); return 0;
+      case 'V': cli_print_version(prog); return 0;
+      default:
+        fprintf(stderr, "Try 'vqenc --help'.\n");
+        return VQ_EXIT_USAGE;
+    }
+  }
+  if (optind + 1 != argc || !out) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  p.name = argv[optind];
+  kind = cli_sniff(argv[optind]);
+  if (kind == -1) {
+    cli_error(prog, "%s: cannot read file", argv[optind]);
+    return VQ_EXIT_IO;
+  }
+  if (kind != CLI_KIND_NPY) {
+    cli_error(prog, "%s: not an integer .npy token file (the only input "
+              "vqenc codes so far)", argv[optind]);
+    return VQ_EXIT_DATA;
+  }
+  return encode_tokens(argv[optind], out, &p, json, quiet);
+}

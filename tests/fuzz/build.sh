@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds the coverage-guided fuzzer for the .vq decoders with clang and
+# libFuzzer (Debian: clang, libclang-rt-14-dev), from the library sources
+# compiled with coverage, AddressSanitizer and UndefinedBehaviorSanitizer,
+# and CRC checks off (VQ_FUZZING) so inputs reach the decoders.
+#   tests/fuzz/build.sh SRCDIR BUILDDIR      (or: make fuzz)
+# Then run it on a copy of the corpus, for example:
+#   cp -r tests/fuzz/corpus /tmp/c && tests/fuzz/fuzz_decode /tmp/c \
+#     -max_total_time=300
+set -eu
+src=${1:-.}
+build=${2:-.}
+CLANG=${CLANG:-clang}
+command -v "$CLANG" >/dev/null || {
+  echo "clang not found (Debian packages clang and libclang-rt-14-dev)"; exit 1; }
+out="$build/tests/fuzz"
+obj=$(mktemp -d)
+trap 'rm -rf "$obj"' EXIT
+flags="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -DVQ_FUZZING=1
+  -DVQ_BUILDING_LIBRARY -Wno-unknown-pragmas -I$build -I$src/libvq
+  -I$src/libvq/include"
+for f in "$src"/libvq/*.c "$src"/libvq/dsp/dist.c; do
+  $CLANG $flags -c "$f" -o "$obj/$(basename "$f" .c).o"
+done
+# The SIMD kernels need their own flags (config.h says which were built).
+if grep -q 'define VQ_HAVE_AVX2 1' "$build/config.h"; then
+  $CLANG $flags -mavx2 -mfma -c "$src/libvq/dsp/dist_avx2.c" -o "$obj/avx2.o"
+fi
+if grep -q 'define VQ_HAVE_AVX512 1' "$build/config.h"; then
+  $CLANG $flags -mavx512f -mavx512dq -mavx512vl -mavx512bw -mfma \
+    -c "$src/libvq/dsp/dist_avx512.c" -o "$obj/avx512.o"
+fi
+mkdir -p "$out"
+$CLANG $flags -fsanitize=fuzzer "$src/tests/fuzz/fuzz_decode.c" "$obj"/*.o \
+  -o "$out/fuzz_decode" -lopenblas -llapacke -lz -lm
+echo "built $out/fuzz_decode"

@@ -1,0 +1,70 @@
+/* Fuzz target for the .vq decoders: the container reader, the token-file
+ * decoder and the index-stream (range) decoder behind them.
+ *
+ * The first input byte picks the target; the rest is the file or stream:
+ *   0: a whole .vq token file through vq_tokenfile_decode()
+ *   1: an index stream through vq_entropy_decode(), with the alphabet,
+ *      length and width taken from the next 7 bytes
+ *   2: the container alone, listing CRC failures
+ * Built with clang -fsanitize=fuzzer by 'make fuzz'; every make check
+ * replays the committed corpus (tests/fuzz/corpus) through replay.c. */
+#include "config.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vq/vq.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void fuzz_tokens(const uint8_t *d, size_t n) {
+  vq_tokenfile_limits lim;
+  uint8_t *out = NULL;
+  size_t out_size;
+  vq_tokenfile_limits_default(&lim);
+  lim.max_tokens = 1u << 22;
+  lim.max_bytes = (uint64_t)1 << 27;
+  if (vq_tokenfile_decode(&out, &out_size, d, n, &lim, "fuzz", NULL) == 0)
+    vq_free(out);
+}
+
+static void fuzz_stream(const uint8_t *d, size_t n) {
+  uint32_t alphabet, *sym;
+  size_t count, width;
+  if (n < 7) return;
+  alphabet = 1 + ((uint32_t)d[0] | (uint32_t)d[1] << 8 |
+                  (uint32_t)(d[2] & 0x0F) << 16);
+  count = (size_t)d[3] | (size_t)(d[4] & 0x3F) << 8;  /* < 16384 */
+  width = (size_t)d[5] | (size_t)d[6] << 8;
+  sym = malloc((count + 1) * sizeof *sym);
+  if (!sym) return;
+  if (vq_entropy_decode(sym, count, alphabet, width % (count + 1), d + 7,
+                        n - 7, NULL) == 0) {
+    size_t i;
+    for (i = 0; i < count; i++)
+      if (sym[i] >= alphabet) abort(); /* a decoder bug */
+  }
+  free(sym);
+}
+
+static void fuzz_container(const uint8_t *d, size_t n) {
+  vq_container *c = NULL;
+  if (vq_container_parse(&c, d, n, VQ_CONTAINER_LIST_BAD_CRC, NULL, "fuzz",
+                         NULL) == 0) {
+    size_t i, k = vq_container_count(c);
+    for (i = 0; i < k; i++) {
+      const vq_chunk *ch = vq_container_chunk(c, i);
+      if (ch->size && (ch->data < d || ch->data + ch->size > d + n)) abort();
+    }
+  }
+  vq_container_destroy(c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 1) return 0;
+  switch (data[0] % 3) {
+  case 0: fuzz_tokens(data + 1, size - 1); break;
+  case 1: fuzz_stream(data + 1, size - 1); break;
+  default: fuzz_container(data + 1, size - 1); break;
+  }
+  return 0;
+}

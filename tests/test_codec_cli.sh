@@ -1,0 +1,150 @@
+#!/bin/sh
+# vqenc / vqdec / vqinfo on token files: byte-identical round trips of
+# .npy files numpy wrote, JSON statistics, exit statuses, damaged files,
+# and no partial or clobbered output on failure.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+PY=${PYTHON3:-/usr/bin/python3}
+E="$top_builddir/apps/vqenc"
+D="$top_builddir/apps/vqdec"
+I="$top_builddir/apps/vqinfo"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+expect() {
+  want=$1; shift; what=$1; shift
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/err"
+    fails=$((fails + 1))
+  fi
+}
+says() {
+  grep -q -- "$1" "$tmp/err" || {
+    echo "FAIL: message lacks '$1':"; cat "$tmp/err"; fails=$((fails + 1)); }
+}
+check() {
+  if ! eval "$2"; then echo "FAIL: $1"; fails=$((fails + 1)); fi
+}
+
+[ -x "$E" ] && [ -x "$D" ] && [ -x "$I" ] || { echo "tools not built"; exit 1; }
+"$PY" -c 'import numpy' || { echo "python3 with numpy is required"; exit 1; }
+
+"$PY" - "$tmp" <<'PYEOF' || exit 1
+import sys, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+z = np.minimum(rng.zipf(1.3, (64, 48)), 4096) - 1
+np.save(d + '/grid.npy', z.astype('<i4'))
+np.save(d + '/grid_u16.npy', z.astype('<u2'))
+np.save(d + '/grid_be.npy', z.astype('>i8'))
+np.save(d + '/rvq.npy', rng.integers(0, 256, (1000, 4)).astype('<i4'))
+np.save(d + '/signed.npy', rng.integers(-40, 40, (3, 5, 7)).astype('i1'))
+np.save(d + '/flags.npy', rng.random(333) < 0.1)
+np.save(d + '/empty.npy', np.zeros((0, 3), dtype='<i4'))
+np.save(d + '/scalar.npy', np.array(5, dtype='<i4'))
+np.save(d + '/const.npy', np.full(100000, 9, dtype='<i4'))
+np.save(d + '/float.npy', np.zeros(4, dtype='<f4'))
+np.save(d + '/wide.npy', np.array([0, 1 << 30], dtype='<i4'))
+PYEOF
+
+for tool in "$E" "$D"; do
+  expect 0 "$tool --help" "$tool" --help
+  check "$tool --help prints usage" 'grep -q Usage "$tmp/out"'
+  expect 0 "$tool --version" "$tool" --version
+  check "$tool --version" 'grep -q "libvq" "$tmp/out"'
+  expect 1 "$tool without arguments" "$tool"
+  expect 1 "$tool unknown option" "$tool" --bogus "$tmp/grid.npy" -o "$tmp/x"
+done
+
+# byte-identical round trips
+for f in grid grid_u16 grid_be rvq signed flags empty scalar const; do
+  expect 0 "vqenc $f" "$E" -q "$tmp/$f.npy" -o "$tmp/$f.vq"
+  expect 0 "vqdec $f" "$D" -q "$tmp/$f.vq" -o "$tmp/$f.back.npy"
+  check "$f round trip is byte-identical" \
+    'cmp -s "$tmp/$f.npy" "$tmp/$f.back.npy"'
+done
+check "a constant stream is tiny" \
+  '[ "$(wc -c < "$tmp/const.vq")" -lt 300 ]'
+
+# --json statistics, consistent with the file written
+expect 0 "vqenc --json" "$E" --json "$tmp/grid.npy" -o "$tmp/j.vq"
+check "json parses and matches the file" "\"$PY\" -c '
+import json, os, sys
+j = json.load(open(\"$tmp/out\"))
+assert j[\"tokens\"] == 64 * 48, j
+assert j[\"bytes\"] == os.path.getsize(\"$tmp/j.vq\"), j
+assert abs(j[\"bits_per_token\"] - 8 * j[\"bytes\"] / j[\"tokens\"]) < 1e-4, j
+assert j[\"payload_bits_per_token\"] <= j[\"bits_per_token\"], j
+assert j[\"model\"] in (\"static\", \"adaptive\", \"match\", \"order1\"), j
+'"
+expect 0 "vqdec --json" "$D" --json "$tmp/j.vq" -o "$tmp/j.npy"
+check "vqdec json" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/out\")); assert j[\"kind\"] == \"tokens\"'"
+
+# every model can be forced and still round-trips
+for m in static adaptive match order1; do
+  expect 0 "vqenc --model $m" "$E" -q --model $m "$tmp/rvq.npy" -o "$tmp/m.vq"
+  expect 0 "vqdec model $m" "$D" -q "$tmp/m.vq" -o "$tmp/m.npy"
+  check "model $m round trip" 'cmp -s "$tmp/rvq.npy" "$tmp/m.npy"'
+done
+expect 1 "vqenc --model bogus" "$E" --model bogus "$tmp/rvq.npy" -o "$tmp/m.vq"
+
+# --alphabet
+expect 0 "vqenc --alphabet 256" "$E" -q --alphabet 256 "$tmp/rvq.npy" \
+  -o "$tmp/a.vq"
+expect 2 "vqenc --alphabet too small" "$E" --alphabet 100 "$tmp/rvq.npy" \
+  -o "$tmp/a2.vq"
+says "outside \[0, 100)"
+check "no output after a failed encode" '[ ! -e "$tmp/a2.vq" ]'
+
+# bad inputs: clear messages naming the file, status 2 or 3
+expect 2 "float input" "$E" "$tmp/float.npy" -o "$tmp/f.vq"
+says "float.npy"
+expect 2 "values spanning 2^30" "$E" "$tmp/wide.npy" -o "$tmp/w.vq"
+says "wide.npy"
+expect 3 "missing input" "$E" "$tmp/nope.npy" -o "$tmp/n.vq"
+expect 2 "not a token file" "$E" "$top_srcdir/samples/astronaut.png" \
+  -o "$tmp/p.vq"
+expect 1 "vqdec to a non-.npy output" "$D" "$tmp/grid.vq" -o "$tmp/g.png"
+
+# damaged .vq files: truncated, flipped, empty, garbage; an existing output
+# file is never clobbered and no temporary file is left
+echo keep > "$tmp/keep.npy"
+size=$(wc -c < "$tmp/grid.vq")
+for cut in 0 7 9 10 20 $((size / 2)) $((size - 4)) $((size - 1)); do
+  head -c "$cut" "$tmp/grid.vq" > "$tmp/cut.vq"
+  expect 2 "truncated at $cut" "$D" "$tmp/cut.vq" -o "$tmp/keep.npy"
+  says "cut.vq"
+done
+for off in 0 8 12 20 40 $((size / 2)) $((size - 2)); do
+  "$PY" -c "
+import sys
+b = bytearray(open('$tmp/grid.vq', 'rb').read()); b[$off] ^= 0x10
+open('$tmp/flip.vq', 'wb').write(b)"
+  expect 2 "bit flip at byte $off" "$D" "$tmp/flip.vq" -o "$tmp/keep.npy"
+done
+check "existing output kept" '[ "$(cat "$tmp/keep.npy")" = keep ]'
+check "no temporary files left" \
+  '[ -z "$(ls "$tmp" | grep -v -E "\.(npy|vq)$" | grep -v -x -E "out|err")" ]'
+
+# vqinfo lists chunks and CRC status
+expect 0 "vqinfo on a .vq" "$I" "$tmp/grid.vq"
+check "vqinfo lists the chunks" \
+  'grep -q HEAD "$tmp/out" && grep -q DATA "$tmp/out" && grep -q TAIL "$tmp/out"'
+check "vqinfo shows the tokens" 'grep -q "tokens" "$tmp/out"'
+expect 0 "vqinfo --json on a .vq" "$I" --json "$tmp/grid.vq"
+check "vqinfo json parses" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/out\"))
+assert [c[\"type\"] for c in j[\"chunks\"]] == [\"HEAD\", \"DATA\", \"TAIL\"], j
+assert all(c[\"crc_ok\"] for c in j[\"chunks\"]), j'"
+"$PY" -c "
+b = bytearray(open('$tmp/grid.vq', 'rb').read()); b[$size - 20] ^= 1
+open('$tmp/bad.vq', 'wb').write(b)"
+expect 2 "vqinfo on a damaged .vq" "$I" "$tmp/bad.vq"
+check "vqinfo reports the CRC failure" 'grep -q -i "crc" "$tmp/out" "$tmp/err"'
+
+if [ "$fails" -ne 0 ]; then echo "$fails check(s) failed"; exit 1; fi
+echo "all checks passed"
