@@ -96,5 +96,11 @@ typedef struct vq_npy_info {
  * the data need not follow (size may end at the header). */
 int vq_npy_header_info(vq_npy_info *info, const void *buf, size_t size,
                        const char *name, vq_diag *diag);
+/* Writes into buf[0..cap) the version 1.0 prelude and header that numpy
+ * writes for this array (dict keys in numpy's order, padded with spaces
+ * to a multiple of 64 bytes); returns its size, 0 when it does not fit. */
+size_t vq_npy_canonical_header(unsigned char *buf, size_t cap,
+                               vq_dtype dtype, int big_endian, int ndim,
+                               const uint64_t *shape);
 
 #endif /* VQ_INTERNAL_H */

@@ -367,6 +367,30 @@ static size_t make_header(char *buf, size_t size, const char *descr,
   return total - pre;
 }
 
+size_t vq_npy_canonical_header(unsigned char *buf, size_t cap,
+                               vq_dtype dtype, int big_endian, int ndim,
+                               const uint64_t *shape) {
+  static const struct { vq_dtype t; const char *code; } codes[] = {
+    {VQ_DTYPE_F16, "f2"}, {VQ_DTYPE_F32, "f4"}, {VQ_DTYPE_F64, "f8"},
+    {VQ_DTYPE_I8, "i1"}, {VQ_DTYPE_I16, "i2"}, {VQ_DTYPE_I32, "i4"},
+    {VQ_DTYPE_I64, "i8"}, {VQ_DTYPE_U8, "u1"}, {VQ_DTYPE_U16, "u2"},
+    {VQ_DTYPE_U32, "u4"}, {VQ_DTYPE_U64, "u8"}, {VQ_DTYPE_BOOL, "b1"}};
+  char descr[4];
+  size_t i, hlen;
+  for (i = 0; i < sizeof codes / sizeof *codes; i++)
+    if (codes[i].t == dtype) break;
+  if (i == sizeof codes / sizeof *codes || cap < 10 || ndim < 0 ||
+      ndim > VQ_MAX_DIMS)
+    return 0;
+  descr[0] = vq_dtype_size(dtype) == 1 ? '|' : big_endian ? '>' : '<';
+  memcpy(descr + 1, codes[i].code, 3);
+  hlen = make_header((char *)buf + 10, cap - 10, descr, ndim, shape, 10);
+  if (!hlen || hlen > 65535) return 0;
+  memcpy(buf, "\x93NUMPY\x01\x00", 8);
+  buf[8] = (unsigned char)(hlen & 255), buf[9] = (unsigned char)(hlen >> 8);
+  return 10 + hlen;
+}
+
 int vq_npy_write(const char *path, vq_dtype dtype, int ndim,
                  const uint64_t *shape, const void *data, vq_diag *diag) {
   const char *descr = descr_of(dtype);

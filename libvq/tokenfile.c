@@ -16,6 +16,8 @@
 
 #define HEAD_VERSION 1
 #define FLAG_BIG_ENDIAN 1u
+#define FLAG_NUMPY_HEADER 2u  /* the .npy header is numpy's own: rebuilt */
+#define FLAGS_KNOWN 3u
 #define MAX_NPY_HEADER (65536 + 12)
 
 int vq_tokenfile_params_init_(vq_tokenfile_params *p, uint32_t abi,
@@ -95,8 +97,9 @@ typedef struct token_head {
   uint32_t alphabet;
   int64_t offset;
   uint64_t width;
-  uint32_t npy_header_size;
+  uint32_t npy_header_size;   /* as stored (0 with FLAG_NUMPY_HEADER) */
   const uint8_t *npy_header;
+  uint8_t rebuilt[1024];      /* the header, when FLAG_NUMPY_HEADER */
 } token_head;
 
 static void put_le(uint8_t *p, uint64_t v, int bytes) {
@@ -158,7 +161,7 @@ static int head_read(token_head *h, uint64_t *count, const vq_chunk *c,
   h->dtype = (vq_dtype)b[2];
   h->flags = b[3];
   h->ndim = b[4];
-  if (!is_integer(h->dtype) || h->flags > FLAG_BIG_ENDIAN ||
+  if (!is_integer(h->dtype) || (h->flags & ~FLAGS_KNOWN) ||
       h->ndim > VQ_MAX_DIMS || n < head_fixed_size(h->ndim))
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid token header "
                        "(dtype %u, flags %u, %d dimensions, %zu bytes)",
@@ -190,10 +193,22 @@ static int head_read(token_head *h, uint64_t *count, const vq_chunk *c,
                        (unsigned long)h->alphabet, (long long)h->offset,
                        vq_dtype_name(h->dtype));
   if (h->width != width_of(h->ndim, h->shape) ||
-      h->npy_header_size < 10 || h->npy_header_size > MAX_NPY_HEADER ||
-      n - pos != h->npy_header_size)
+      n - pos != h->npy_header_size ||
+      ((h->flags & FLAG_NUMPY_HEADER)
+           ? h->npy_header_size != 0
+           : h->npy_header_size < 10 || h->npy_header_size > MAX_NPY_HEADER))
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: inconsistent token header",
                        name);
+  if (h->flags & FLAG_NUMPY_HEADER) {
+    size_t len = vq_npy_canonical_header(h->rebuilt, sizeof h->rebuilt,
+                                         h->dtype, h->flags & FLAG_BIG_ENDIAN,
+                                         h->ndim, h->shape);
+    if (!len)
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: cannot rebuild the .npy "
+                         "header", name);
+    h->npy_header = h->rebuilt;
+    h->npy_header_size = (uint32_t)len;
+  }
   return VQ_OK;
 }
 
@@ -324,6 +339,14 @@ int vq_tokenfile_encode(uint8_t **out, size_t *out_size,
   h.npy_header_size = (uint32_t)info.data_offset;
   h.npy_header = npy;
   h.flags = info.big_endian ? FLAG_BIG_ENDIAN : 0;
+  /* numpy's own header is rebuilt by the decoder rather than stored */
+  if (vq_npy_canonical_header(h.rebuilt, sizeof h.rebuilt, h.dtype,
+                              info.big_endian, h.ndim, h.shape) ==
+          info.data_offset &&
+      memcmp(h.rebuilt, npy, info.data_offset) == 0) {
+    h.flags |= FLAG_NUMPY_HEADER;
+    h.npy_header_size = 0;
+  }
   idx = vq_malloc_array(arr->count ? arr->count : 1, sizeof *idx);
   if (!idx) {
     rc = vq_diag_set(diag, VQ_ERR_NOMEM, "%s: out of memory", name);
