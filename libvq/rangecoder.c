@@ -37,14 +37,31 @@ void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0) {
   for (; i <= VQ_CDF_MAX_SYMBOLS; i++) m->cdf[i] = VQ_CDF_ONE;
 }
 
+/* up[s][i] is all ones when entry i + 1 rises after symbol s. */
+static const uint16_t up_mask[VQ_CDF_MAX_SYMBOLS][VQ_CDF_MAX_SYMBOLS] = {
+#define R(s) { (s) <= 0 ? 0xFFFF : 0, (s) <= 1 ? 0xFFFF : 0, \
+  (s) <= 2 ? 0xFFFF : 0, (s) <= 3 ? 0xFFFF : 0, (s) <= 4 ? 0xFFFF : 0, \
+  (s) <= 5 ? 0xFFFF : 0, (s) <= 6 ? 0xFFFF : 0, (s) <= 7 ? 0xFFFF : 0, \
+  (s) <= 8 ? 0xFFFF : 0, (s) <= 9 ? 0xFFFF : 0, (s) <= 10 ? 0xFFFF : 0, \
+  (s) <= 11 ? 0xFFFF : 0, (s) <= 12 ? 0xFFFF : 0, (s) <= 13 ? 0xFFFF : 0, \
+  (s) <= 14 ? 0xFFFF : 0, (s) <= 15 ? 0xFFFF : 0 }
+  R(0), R(1), R(2), R(3), R(4), R(5), R(6), R(7),
+  R(8), R(9), R(10), R(11), R(12), R(13), R(14), R(15)
+#undef R
+};
+
 /* Entries 0 and n..16 are fixed points of the update (0 and 2^15), so
- * the loop runs over all 17 entries, which compilers vectorise. */
+ * the loop runs over entries 1..16 whatever n is: 16 lanes of 16 bits
+ * with one shift count, which compilers turn into vector code. */
 static void cdf_adapt(vq_cdf *m, unsigned s) {
   unsigned r = rate_of(m->rate0, m->count), i;
-  for (i = 0; i <= VQ_CDF_MAX_SYMBOLS; i++) {
-    uint32_t c = m->cdf[i], up = i > s ? 0xFFFFu : 0u;
-    m->cdf[i] = (uint16_t)(c + (((VQ_CDF_ONE - c) >> r) & up) -
-                           ((c >> r) & ~up));
+  const uint16_t *up = up_mask[s];
+  uint16_t *c = m->cdf + 1;
+  for (i = 0; i < VQ_CDF_MAX_SYMBOLS; i++) {
+    uint16_t v = c[i], rise = (uint16_t)(VQ_CDF_ONE - v);
+    rise = (uint16_t)(rise >> r);
+    c[i] = (uint16_t)(v + (rise & up[i]) -
+                      ((uint16_t)(v >> r) & (uint16_t)~up[i]));
   }
   if (m->count < 32) m->count++;
 }
@@ -187,13 +204,6 @@ int vq_rc_enc_finish(vq_rc_enc *e, const uint8_t **out, size_t *size) {
 
 /* ---- decoder ----------------------------------------------------------- */
 
-static uint8_t next_byte(vq_rc_dec *d) {
-  /* past the end: zeros, and the position keeps counting */
-  uint8_t b = d->pos < d->size ? d->buf[d->pos] : 0;
-  if (d->pos <= d->size) d->pos++;
-  return b;
-}
-
 void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
   int i;
   d->buf = buf;
@@ -202,14 +212,14 @@ void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
   d->code = 0;
   d->range = 0xFFFFFFFFu;
   d->error = 0;
-  for (i = 0; i < 4; i++) d->code = d->code << 8 | next_byte(d);
+  for (i = 0; i < 4; i++) d->code = d->code << 8 | vq_rc_next_byte(d);
   if (d->code >= d->range) d->error = 1;
 }
 
 static void dec_normalize(vq_rc_dec *d) {
   while (d->range < TOP) {
     d->range <<= 8;
-    d->code = d->code << 8 | next_byte(d);
+    d->code = d->code << 8 | vq_rc_next_byte(d);
   }
 }
 

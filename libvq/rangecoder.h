@@ -73,6 +73,14 @@ typedef struct vq_rc_dec {
   int error;           /* the stream is truncated or invalid */
 } vq_rc_dec;
 
+/* The next input byte, zeros past the end (pos keeps counting, so that
+ * vq_rc_dec_finish() reports the truncation). */
+static inline uint8_t vq_rc_next_byte(vq_rc_dec *d) {
+  uint8_t b = d->pos < d->size ? d->buf[d->pos] : 0;
+  if (d->pos <= d->size) d->pos++;
+  return b;
+}
+
 /* Starts decoding buf[0..size); never reads outside it. */
 void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size);
 unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n);

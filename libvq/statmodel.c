@@ -220,11 +220,13 @@ void vq_stat_table_write(vq_rc_enc *e, const vq_stat_model *m) {
 }
 
 static int build_lut(vq_stat_model *m) {
-  uint32_t r, t;
-  m->lut = vq_malloc_array(TOTAL, sizeof *m->lut);
+  uint32_t r = 0, j;
+  m->lut = vq_malloc_array(TOTAL >> 4, sizeof *m->lut);
   if (!m->lut) return VQ_ERR_NOMEM;
-  for (r = 0; r < m->used; r++)
-    for (t = m->cum[r]; t < m->cum[r + 1]; t++) m->lut[t] = (uint16_t)r;
+  for (j = 0; j < TOTAL >> 4; j++) {
+    while (m->cum[r + 1] <= 16 * j) r++;
+    m->lut[j] = (uint16_t)r;
+  }
   return VQ_OK;
 }
 

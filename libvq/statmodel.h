@@ -19,7 +19,8 @@ typedef struct vq_stat_model {
   uint32_t *freq;       /* [used] normalised: sum 2^16, each >= 1 */
   uint32_t *cum;        /* [used + 1] cumulative freq */
   uint32_t *rank;       /* [alphabet] symbol -> rank (encoder) */
-  uint16_t *lut;        /* [2^16] target -> rank (decoder) */
+  uint16_t *lut;        /* [2^12] rank of the symbol holding target
+                           t = 16 j, for t >> 4 = j (decoder) */
 } vq_stat_model;
 
 /* Builds the encoder's model from counts[alphabet] with frequencies
@@ -43,10 +44,27 @@ static inline void vq_stat_encode(vq_rc_enc *e, const vq_stat_model *m,
   vq_rc_enc_freq(e, m->cum[r], m->freq[r], VQ_STAT_BITS);
 }
 
+/* Inline: this is the inner loop of static decoding. The table gives the
+ * rank for the first target of a bucket of 16; the ranks after it are
+ * walked (rarely more than one step). */
 static inline uint32_t vq_stat_decode(vq_rc_dec *d, const vq_stat_model *m) {
-  uint32_t r = m->lut[vq_rc_dec_target(d, VQ_STAT_BITS)];
-  vq_rc_dec_freq(d, m->cum[r], m->freq[r], VQ_STAT_BITS);
-  return m->sym[r];
+  uint32_t r = d->range >> VQ_STAT_BITS, t = d->code / r, k, lo, hi;
+  if (t > (1u << VQ_STAT_BITS) - 1) t = (1u << VQ_STAT_BITS) - 1;
+  k = m->lut[t >> 4];
+  while (m->cum[k + 1] <= t) k++;
+  lo = m->cum[k];
+  hi = m->cum[k + 1];
+  d->code -= r * lo;
+  d->range = hi < (1u << VQ_STAT_BITS) ? r * (hi - lo) : d->range - r * lo;
+  if (d->code >= d->range) {
+    d->error = 1;
+    d->code = 0;
+  }
+  while (d->range < (1u << 24)) {
+    d->range <<= 8;
+    d->code = d->code << 8 | vq_rc_next_byte(d);
+  }
+  return m->sym[k];
 }
 
 #endif /* VQ_STATMODEL_H */
