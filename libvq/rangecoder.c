@@ -51,8 +51,27 @@ static const uint16_t up_mask[VQ_CDF_MAX_SYMBOLS][VQ_CDF_MAX_SYMBOLS] = {
 };
 
 /* Entries 0 and n..16 are fixed points of the update (0 and 2^15), so
- * the loop runs over entries 1..16 whatever n is: 16 lanes of 16 bits
- * with one shift count, which compilers turn into vector code. */
+ * the update runs over entries 1..16 whatever n is: 16 lanes of 16 bits
+ * with one shift count. GCC and Clang get it as two 8-lane vectors
+ * through their vector extension (plain C operators, no intrinsics); other
+ * compilers take the loop. Both give the same bits. */
+#if defined(__GNUC__)
+typedef uint16_t vq_u16x8 __attribute__((vector_size(16)));
+
+static void cdf_adapt(vq_cdf *m, unsigned s) {
+  unsigned r = rate_of(m->rate0, m->count), h;
+  const vq_u16x8 one = {32768, 32768, 32768, 32768, 32768, 32768, 32768,
+                        32768};
+  for (h = 0; h < 2; h++) {
+    vq_u16x8 v, up;
+    memcpy(&v, m->cdf + 1 + 8 * h, sizeof v);
+    memcpy(&up, up_mask[s] + 8 * h, sizeof up);
+    v = v + (((one - v) >> r) & up) - ((v >> r) & ~up);
+    memcpy(m->cdf + 1 + 8 * h, &v, sizeof v);
+  }
+  if (m->count < 32) m->count++;
+}
+#else
 static void cdf_adapt(vq_cdf *m, unsigned s) {
   unsigned r = rate_of(m->rate0, m->count), i;
   const uint16_t *up = up_mask[s];
@@ -65,6 +84,7 @@ static void cdf_adapt(vq_cdf *m, unsigned s) {
   }
   if (m->count < 32) m->count++;
 }
+#endif
 
 void vq_bit_model_init(vq_bit_model *m, unsigned rate0) {
   m->p0 = VQ_CDF_ONE / 2;

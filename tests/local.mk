@@ -29,6 +29,7 @@ check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
   tests/test_codec_cli.sh \
+  tests/test_golden.sh \
   tests/test_fuzz_corpus.sh \
   tests/test_python.sh \
   tests/test_example.sh
@@ -79,6 +80,6 @@ fuzz: all
 	$(SHELL) $(top_srcdir)/tests/fuzz/build.sh $(top_srcdir) $(top_builddir)
 .PHONY: fuzz
 
-EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh \
+EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
   tests/fuzz/build.sh tests/fuzz/corpus tests/data
