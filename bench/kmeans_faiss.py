@@ -357,6 +357,8 @@ def parse_args():
                     help="a tenth of the sizes, one run each: smoke test")
     ap.add_argument("--repeat", type=int, default=2,
                     help="runs per timing; the fastest counts (default 2)")
+    ap.add_argument("--only", choices=("kmeans", "search"),
+                    help="run one half of the benchmark")
     ap.add_argument("--out", help="also write the markdown tables here")
     return ap.parse_args()
 
@@ -383,11 +385,13 @@ def main():
         for name, x, k in (("Kodak 8x8 luma", kodak, 256),
                            ("Kodak 8x8 luma", kodak, 4096 // scale),
                            ("Gaussian mixture", mix, 1024 // scale)):
-            km_rows += bench_kmeans(name, x, k, vqtrain, repeat, tmp)
-        search_rows += bench_search("Kodak 8x8 luma", bench_bin, kodak,
-                                    4096 // scale, repeat, tmp)
-        search_rows += bench_search("Gaussian mixture", bench_bin, mix,
-                                    1024 // scale, repeat, tmp)
+            if a.only != "search":
+                km_rows += bench_kmeans(name, x, k, vqtrain, repeat, tmp)
+        if a.only != "kmeans":
+            search_rows += bench_search("Kodak 8x8 luma", bench_bin, kodak,
+                                        4096 // scale, repeat, tmp)
+            search_rows += bench_search("Gaussian mixture", bench_bin, mix,
+                                        1024 // scale, repeat, tmp)
     peak = best_peak(peak0, run_peak(bench_bin))
     text = report(km_rows, search_rows, peak, header)
     print()
