@@ -19,14 +19,16 @@ static void usage(FILE *f) {
 "bytes. Indices are entropy-coded with the model that gives the smallest\n"
 "file: a frequency table sent in the stream, adaptive distributions,\n"
 "adaptive distributions after 'same as the left / upper neighbour' flags\n"
-"(the upper neighbour is one row of the last axis back), or adaptive\n"
-"distributions conditioned on the left neighbour (alphabets up to 256).\n"
+"(the upper neighbour is one row of the last axis back), the same flags\n"
+"then a frequency table, or adaptive distributions conditioned on the\n"
+"left neighbour (alphabets up to 256).\n"
 "\n"
 "Options:\n"
 "  -o, --output FILE  the .vq file to write (required)\n"
 "  --alphabet K       token values lie in [0, K) (default: the range of\n"
 "                     the data, negative values included)\n"
-"  --model M          auto (default), static, adaptive, match or order1\n"
+"  --model M          auto (default), static, adaptive, match,\n"
+"                     match-static or order1\n"
 "  --json             print statistics as one JSON object on stdout\n"
 "  -q, --quiet        print nothing on success\n"
 "  -v, --verbose      (accepted for symmetry with vqdec)\n"
@@ -40,6 +42,7 @@ static int parse_model(const char *s, vq_entropy_model *m) {
   static const vq_entropy_model all[] = {VQ_ENTROPY_AUTO, VQ_ENTROPY_STATIC,
                                          VQ_ENTROPY_ADAPTIVE,
                                          VQ_ENTROPY_MATCH,
+                                         VQ_ENTROPY_MATCH_STATIC,
                                          VQ_ENTROPY_ORDER1};
   size_t i;
   for (i = 0; i < sizeof all / sizeof *all; i++)
@@ -47,8 +50,8 @@ static int parse_model(const char *s, vq_entropy_model *m) {
       *m = all[i];
       return 0;
     }
-  cli_error(prog, "--model: expected auto, static, adaptive, match or "
-            "order1, got '%s'", s);
+  cli_error(prog, "--model: expected auto, static, adaptive, match, "
+            "match-static or order1, got '%s'", s);
   return -1;
 }
 

@@ -38,6 +38,7 @@ const char *vq_entropy_model_name(vq_entropy_model m) {
   case VQ_ENTROPY_ADAPTIVE: return "adaptive";
   case VQ_ENTROPY_MATCH: return "match";
   case VQ_ENTROPY_ORDER1: return "order1";
+  case VQ_ENTROPY_MATCH_STATIC: return "match-static";
   }
   return "unknown";
 }
@@ -50,7 +51,7 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
                        "[1, %u]", (unsigned long)p->alphabet,
                        VQ_ENTROPY_MAX_ALPHABET);
-  if ((unsigned)p->model > VQ_ENTROPY_ORDER1)
+  if ((unsigned)p->model > VQ_ENTROPY_MATCH_STATIC)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown model %d",
                        (int)p->model);
   if (p->rate < 0 || p->rate > 10)
@@ -64,13 +65,15 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
 typedef struct match_models {
   vq_bit_model left[4];   /* context: up == left, previous left flag */
   vq_bit_model up[2];     /* context: previous up flag */
-  vq_sym_model tree;
+  vq_sym_model tree;      /* the other indices: this tree, or */
+  const vq_stat_model *stat; /* this table when not NULL */
 } match_models;
 
 static int match_init(match_models *m, uint32_t alphabet, unsigned rate) {
   unsigned i;
   for (i = 0; i < 4; i++) vq_bit_model_init(&m->left[i], rate);
   for (i = 0; i < 2; i++) vq_bit_model_init(&m->up[i], rate);
+  m->stat = NULL;
   return vq_sym_model_init(&m->tree, alphabet, rate);
 }
 
@@ -116,7 +119,22 @@ static void match_encode(vq_rc_enc *e, match_models *m, const uint32_t *s,
       lastu = hit;
       if (hit) continue;
     }
-    vq_sym_encode(e, &m->tree, v);
+    if (m->stat) vq_stat_encode(e, m->stat, v);
+    else vq_sym_encode(e, &m->tree, v);
+  }
+}
+
+/* Counts the indices that match neither neighbour (the ones the match
+ * models code through their fallback). */
+static void match_misses(uint64_t *counts, const uint32_t *s, size_t n,
+                         size_t w) {
+  size_t i, col = 0;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0;
+    int c = neighbours(s, i, col, w, &a, &b);
+    if (++col == w) col = 0;
+    if ((c >= 1 && s[i] == a) || (c == 2 && s[i] == b)) continue;
+    counts[s[i]]++;
   }
 }
 
@@ -143,7 +161,7 @@ static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
         continue;
       }
     }
-    s[i] = vq_sym_decode(d, &m->tree);
+    s[i] = m->stat ? vq_stat_decode(d, m->stat) : vq_sym_decode(d, &m->tree);
     if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
   }
 }
@@ -276,6 +294,35 @@ static int enc_static(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
+/* The match flags, then a table for the indices they miss. */
+static int enc_match_static(candidate *c, const uint32_t *s, size_t n,
+                            uint32_t k, size_t w, unsigned rate) {
+  uint64_t *miss = vq_calloc_array(k, sizeof *miss);
+  vq_stat_model st;
+  match_models m;
+  vq_rc_enc e;
+  unsigned prec = 16;
+  int rc;
+  if (!miss) return VQ_ERR_NOMEM;
+  match_misses(miss, s, n, w);
+  rc = best_precision(miss, k, &prec);
+  if (rc == VQ_OK) rc = vq_stat_model_build(&st, miss, k, prec);
+  free(miss);
+  if (rc < 0) return rc;
+  vq_rc_enc_init(&e);
+  vq_stat_table_write(&e, &st);
+  rc = match_init(&m, 1, rate); /* the tree is not used */
+  m.stat = &st;
+  if (rc == VQ_OK) {
+    match_encode(&e, &m, s, n, w);
+    rc = take(c, &e, VQ_ENTROPY_MATCH_STATIC, rate);
+  }
+  vq_sym_model_clear(&m.tree);
+  vq_rc_enc_clear(&e);
+  vq_stat_model_clear(&st);
+  return rc;
+}
+
 static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
                         uint32_t k, size_t w, vq_entropy_model model,
                         unsigned rate) {
@@ -374,6 +421,16 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
       if (rc < 0) return rc;
       keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
     }
+    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_STATIC) {
+      rc = enc_match_static(&c, s, n, p->alphabet, p->width, (unsigned)rate);
+      if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_STATIC, rate);
+      else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
+        return rc == VQ_ERR_UNSUPPORTED
+                   ? vq_diag_set(diag, rc, "the match-static model needs 2 "
+                                 "to %u distinct indices that match neither "
+                                 "neighbour", VQ_STAT_MAX_USED)
+                   : rc;
+    }
     if (want == VQ_ENTROPY_ORDER1 || (want == VQ_ENTROPY_AUTO &&
                                       p->alphabet <= ORDER1_MAX_ALPHABET)) {
       if (p->alphabet > ORDER1_MAX_ALPHABET)
@@ -454,6 +511,17 @@ static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
     if ((rc = match_init(&m, k, rate)) == VQ_OK)
       match_decode(d, &m, s, n, w);
     vq_sym_model_clear(&m.tree);
+  } else if (model == VQ_ENTROPY_MATCH_STATIC) {
+    vq_stat_model st;
+    match_models m;
+    if (k < 2) return VQ_ERR_FORMAT;
+    if ((rc = vq_stat_table_read(d, &st, k)) < 0) return rc;
+    if ((rc = match_init(&m, 1, rate)) == VQ_OK) {
+      m.stat = &st;
+      match_decode(d, &m, s, n, w);
+    }
+    vq_sym_model_clear(&m.tree);
+    vq_stat_model_clear(&st);
   } else if (model == VQ_ENTROPY_ORDER1) {
     order1_models *m = malloc(sizeof *m);
     rc = m ? order1_init(m, k, rate) : VQ_ERR_NOMEM;
@@ -491,7 +559,7 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
                        "is shorter than its header", (unsigned long)size);
   model = b[0];
   rate = b[1];
-  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_ORDER1)
+  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_MATCH_STATIC)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "unknown index model %d", model);
   if ((model >= VQ_ENTROPY_ADAPTIVE) != (rate != 0) || rate > 10)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid rate %u for the %s "

@@ -187,7 +187,7 @@ static int head_read(token_head *h, uint64_t *count, const vq_chunk *c,
   dtype_range(h->dtype, &lo, &hi);
   if (h->alphabet < 1 || h->alphabet > VQ_ENTROPY_MAX_ALPHABET ||
       h->offset < lo || h->offset > hi ||
-      (uint64_t)(hi - h->offset) < h->alphabet - 1)
+      (uint64_t)hi - (uint64_t)h->offset < h->alphabet - 1)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: alphabet %lu at offset "
                        "%lld does not fit %s", name,
                        (unsigned long)h->alphabet, (long long)h->offset,
@@ -235,7 +235,7 @@ int vq_tokenfile_info_parse(vq_tokenfile_info *info, const void *head,
   info->offset = h.offset;
   if (data && data_size >= 2) {
     const uint8_t *d = data;
-    info->model = d[0] <= VQ_ENTROPY_ORDER1 ? (vq_entropy_model)d[0]
+    info->model = d[0] <= VQ_ENTROPY_MATCH_STATIC ? (vq_entropy_model)d[0]
                                            : VQ_ENTROPY_AUTO;
     info->rate = d[1];
   }
@@ -267,16 +267,16 @@ static int to_indices(uint32_t *idx, token_head *h, const vq_array *arr,
     h->alphabet = alphabet;
   } else {
     h->offset = mn < 0 ? mn : 0;
-    if ((uint64_t)(mx - h->offset) >= VQ_ENTROPY_MAX_ALPHABET)
+    if ((uint64_t)mx - (uint64_t)h->offset >= VQ_ENTROPY_MAX_ALPHABET)
       return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "%s: values span [%lld, "
                          "%lld], more than the %u indices a stream holds",
                          name, (long long)h->offset, (long long)mx,
                          VQ_ENTROPY_MAX_ALPHABET);
-    h->alphabet = (uint32_t)(mx - h->offset) + 1;
+    h->alphabet = (uint32_t)((uint64_t)mx - (uint64_t)h->offset) + 1;
   }
   for (i = 0; i < arr->count; i++) {
     get_value(arr->data, arr->dtype, i, &v);
-    idx[i] = (uint32_t)(v - h->offset);
+    idx[i] = (uint32_t)((uint64_t)v - (uint64_t)h->offset);
   }
   return VQ_OK;
 }

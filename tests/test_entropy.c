@@ -11,7 +11,7 @@
 
 static const vq_entropy_model models[] = {
   VQ_ENTROPY_AUTO, VQ_ENTROPY_STATIC, VQ_ENTROPY_ADAPTIVE, VQ_ENTROPY_MATCH,
-  VQ_ENTROPY_ORDER1
+  VQ_ENTROPY_ORDER1, VQ_ENTROPY_MATCH_STATIC
 };
 
 /* Encodes and decodes; returns the stream size, or 0 when the model does
@@ -194,7 +194,7 @@ static void test_errors(vq_rng *r) {
     size_t len = 2 + vq_rng_below(r, sizeof junk - 2);
     uint32_t k = 1 + (uint32_t)vq_rng_below(r, 5000);
     for (i = 0; i < len; i++) junk[i] = (uint8_t)vq_rng_below(r, 256);
-    junk[0] = (uint8_t)(1 + t % 5);
+    junk[0] = (uint8_t)(1 + t % 6);
     junk[1] = junk[0] >= VQ_ENTROPY_ADAPTIVE ? 4 : 0;
     if (vq_entropy_decode(w, 64, k, t % 3, junk, len, NULL) == VQ_OK)
       for (i = 0; i < 64; i++) CHECK(w[i] < k);

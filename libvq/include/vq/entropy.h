@@ -23,9 +23,12 @@ typedef enum vq_entropy_model {
   VQ_ENTROPY_MATCH = 4,     /* as ADAPTIVE, after flags for "same as the
                                left neighbour" and "same as the upper
                                neighbour" */
-  VQ_ENTROPY_ORDER1 = 5     /* one adaptive tree per value of the left
+  VQ_ENTROPY_ORDER1 = 5,    /* one adaptive tree per value of the left
                                neighbour (order-1 context); alphabets of
                                at most 256 */
+  VQ_ENTROPY_MATCH_STATIC = 6 /* the match flags, then a frequency table
+                               sent in the stream for the indices that
+                               match neither neighbour */
 } vq_entropy_model;
 
 typedef struct vq_entropy_params {
