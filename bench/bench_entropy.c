@@ -1,6 +1,6 @@
 /* bench_entropy: index-stream coding speed and size on one thread.
  *
- *   bench_entropy TOKENS.npy [--model auto|static|adaptive|match]
+ *   bench_entropy TOKENS.npy [--model auto|static|adaptive|match|...]
  *                 [--repeat R]
  *
  * Reads an integer .npy (values >= 0), codes it as one index stream with
@@ -53,6 +53,27 @@ static int load(const char *path, uint32_t **idx, size_t *n, uint32_t *k,
   return 0;
 }
 
+/* Best time of repeat encodings; *buf holds the last stream. */
+static double time_encode(uint8_t **buf, size_t *size, vq_entropy_stats *st,
+                          const vq_entropy_params *p, const uint32_t *idx,
+                          size_t n, int repeat) {
+  vq_diag diag = {{0}};
+  double best = 1e30, t;
+  int r;
+  for (r = 0; r < repeat; r++) {
+    vq_free(*buf);
+    *buf = NULL;
+    t = now();
+    if (vq_entropy_encode(buf, size, st, p, idx, n, &diag) < 0) {
+      fprintf(stderr, "bench_entropy: %s\n", diag.msg);
+      exit(1);
+    }
+    t = now() - t;
+    if (t < best) best = t;
+  }
+  return best;
+}
+
 int main(int argc, char **argv) {
   vq_entropy_params p;
   vq_entropy_stats st;
@@ -60,7 +81,7 @@ int main(int argc, char **argv) {
   uint32_t *idx, *back, k;
   uint8_t *buf = NULL;
   size_t n, width, size = 0, i;
-  double tenc = 1e30, tdec = 1e30, tauto, t;
+  double tenc, tdec = 1e30, tauto, t;
   int repeat = 5, r, a;
   const char *path = NULL;
   vq_entropy_model model = VQ_ENTROPY_AUTO;
@@ -68,10 +89,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[a], "--repeat") && a + 1 < argc) {
       repeat = atoi(argv[++a]);
     } else if (!strcmp(argv[a], "--model") && a + 1 < argc) {
-      const char *m = argv[++a];
-      model = !strcmp(m, "static") ? VQ_ENTROPY_STATIC
-            : !strcmp(m, "adaptive") ? VQ_ENTROPY_ADAPTIVE
-            : !strcmp(m, "match") ? VQ_ENTROPY_MATCH : VQ_ENTROPY_AUTO;
+      const char *name = argv[++a];
+      int m;
+      for (m = VQ_ENTROPY_AUTO; m <= VQ_ENTROPY_MATCH_STATIC; m++)
+        if (!strcmp(name, vq_entropy_model_name((vq_entropy_model)m)))
+          model = (vq_entropy_model)m;
     } else {
       path = argv[a];
     }
@@ -87,31 +109,11 @@ int main(int argc, char **argv) {
   p.alphabet = k;
   p.width = width;
   p.model = model;
-  for (r = 0; r < repeat; r++) {
-    vq_free(buf);
-    t = now();
-    if (vq_entropy_encode(&buf, &size, &st, &p, idx, n, &diag) < 0) {
-      fprintf(stderr, "bench_entropy: %s\n", diag.msg);
-      return 1;
-    }
-    t = now() - t;
-    if (t < tenc) tenc = t;
-  }
+  tauto = time_encode(&buf, &size, &st, &p, idx, n, repeat);
   /* the model the encoder kept, alone */
-  tauto = tenc;
-  tenc = 1e30;
   p.model = st.model;
   p.rate = st.rate;
-  for (r = 0; r < repeat; r++) {
-    vq_free(buf);
-    t = now();
-    if (vq_entropy_encode(&buf, &size, &st, &p, idx, n, &diag) < 0) {
-      fprintf(stderr, "bench_entropy: %s\n", diag.msg);
-      return 1;
-    }
-    t = now() - t;
-    if (t < tenc) tenc = t;
-  }
+  tenc = time_encode(&buf, &size, &st, &p, idx, n, repeat);
   for (r = 0; r < repeat; r++) {
     t = now();
     if (vq_entropy_decode(back, n, k, width, buf, size, &diag) < 0) {

@@ -82,4 +82,5 @@ fuzz: all
 
 EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
-  tests/fuzz/build.sh tests/fuzz/corpus tests/data
+  tests/cli_lib.sh tests/fuzz/build.sh tests/fuzz/make_seeds.py \
+  tests/fuzz/corpus tests/data

@@ -1,32 +1,13 @@
 #!/bin/sh
 # Command-line tests: exit statuses, outputs, no partial files, determinism.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}" "${srcdir:?}"
 PY=${PYTHON3:-/usr/bin/python3}
 T="$top_builddir/apps/vqtrain"
 I="$top_builddir/apps/vqinfo"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-# expect STATUS DESCRIPTION CMD...: runs CMD, checks its exit status.
-expect() {
-  want=$1; shift; what=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
-# stderr of the last command must mention TEXT.
-says() {
-  grep -q -- "$1" "$tmp/err" || {
-    echo "FAIL: message lacks '$1':"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
-check() {
-  if ! eval "$2"; then echo "FAIL: $1"; fails=$((fails + 1)); fi
-}
+. "$srcdir/tests/cli_lib.sh"
 
 [ -x "$T" ] && [ -x "$I" ] || { echo "tools not built"; exit 1; }
 "$PY" -c 'import numpy' || { echo "python3 with numpy is required"; exit 1; }

@@ -3,31 +3,14 @@
 # .npy files numpy wrote, JSON statistics, exit statuses, damaged files,
 # and no partial or clobbered output on failure.
 set -u
-: "${top_builddir:?}" "${top_srcdir:?}"
+: "${top_builddir:?}" "${top_srcdir:?}" "${srcdir:?}"
 PY=${PYTHON3:-/usr/bin/python3}
 E="$top_builddir/apps/vqenc"
 D="$top_builddir/apps/vqdec"
 I="$top_builddir/apps/vqinfo"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-
-expect() {
-  want=$1; shift; what=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
-says() {
-  grep -q -- "$1" "$tmp/err" || {
-    echo "FAIL: message lacks '$1':"; cat "$tmp/err"; fails=$((fails + 1)); }
-}
-check() {
-  if ! eval "$2"; then echo "FAIL: $1"; fails=$((fails + 1)); fi
-}
+. "$srcdir/tests/cli_lib.sh"
 
 [ -x "$E" ] && [ -x "$D" ] && [ -x "$I" ] || { echo "tools not built"; exit 1; }
 "$PY" -c 'import numpy' || { echo "python3 with numpy is required"; exit 1; }
