@@ -58,7 +58,7 @@ static const uint16_t up_mask[VQ_CDF_MAX_SYMBOLS][VQ_CDF_MAX_SYMBOLS] = {
 #if defined(__GNUC__)
 typedef uint16_t vq_u16x8 __attribute__((vector_size(16)));
 
-static void cdf_adapt(vq_cdf *m, unsigned s) {
+static inline void cdf_adapt(vq_cdf *m, unsigned s) {
   unsigned r = rate_of(m->rate0, m->count), h;
   const vq_u16x8 one = {32768, 32768, 32768, 32768, 32768, 32768, 32768,
                         32768};
@@ -72,7 +72,7 @@ static void cdf_adapt(vq_cdf *m, unsigned s) {
   if (m->count < 32) m->count++;
 }
 #else
-static void cdf_adapt(vq_cdf *m, unsigned s) {
+static inline void cdf_adapt(vq_cdf *m, unsigned s) {
   unsigned r = rate_of(m->rate0, m->count), i;
   const uint16_t *up = up_mask[s];
   uint16_t *c = m->cdf + 1;
@@ -236,7 +236,7 @@ void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
   if (d->code >= d->range) d->error = 1;
 }
 
-static void dec_normalize(vq_rc_dec *d) {
+static inline void dec_normalize(vq_rc_dec *d) {
   while (d->range < TOP) {
     d->range <<= 8;
     d->code = d->code << 8 | vq_rc_next_byte(d);
@@ -244,7 +244,8 @@ static void dec_normalize(vq_rc_dec *d) {
 }
 
 /* Takes the interval [lo, hi) that was found, as the encoder did. */
-static void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo, uint32_t hi) {
+static inline void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo,
+                              uint32_t hi) {
   d->code -= r * lo;
   d->range = hi < VQ_CDF_ONE ? r * (hi - lo) : d->range - r * lo;
   if (d->code >= d->range) { /* only a damaged stream gets here */
@@ -256,14 +257,26 @@ static void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo, uint32_t hi) {
 
 /* The symbol whose scaled interval holds code, for a CDF of n + 1
  * entries. */
-static unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
-  uint32_t r = d->range >> VQ_CDF_BITS, lo = 0, hi;
-  unsigned s;
-  for (s = 0; s + 1 < n; s++) {
-    hi = cum(cdf, n, s + 1);
-    if (d->code < r * hi) break;
-    lo = hi;
+static inline unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf,
+                               unsigned n) {
+  uint32_t r = d->range >> VQ_CDF_BITS, t = d->code / r, lo, hi;
+  uint16_t scale2 = (uint16_t)(2 * (VQ_CDF_ONE - n * MIN_PROB)), t16;
+  unsigned s = 0, j;
+  /* s counts the boundaries at or below the target, without a branch on
+   * the data: r * cum(j) <= code exactly when cum(j) <= code / r. All 16
+   * boundaries are counted (those from n on are 2^15 or more, above any
+   * target once it is capped below 2^15), a fixed count of 16-bit lanes
+   * that compilers vectorise; (c * 2 scale) >> 16 is cum()'s
+   * (c * scale) >> 15. */
+  if (t > VQ_CDF_ONE - 1) t = VQ_CDF_ONE - 1;
+  t16 = (uint16_t)t;
+  for (j = 0; j < VQ_CDF_MAX_SYMBOLS; j++) {
+    uint16_t c = cdf[j + 1];
+    uint16_t b = (uint16_t)(((uint32_t)c * scale2) >> 16);
+    b = (uint16_t)(b + MIN_PROB * (j + 1));
+    s += b <= t16;
   }
+  lo = cum(cdf, n, s);
   hi = s + 1 < n ? cum(cdf, n, s + 1) : VQ_CDF_ONE;
   dec_update(d, r, lo, hi);
   return s;
