@@ -39,7 +39,8 @@ def main():
         "bool": rng.random(40) < 0.3,
         "wide": rng.integers(0, 1 << 19, 30).astype("<u4"),
     }
-    models = ["auto", "static", "adaptive", "match", "order1"]
+    models = ["auto", "static", "adaptive", "match", "match-static",
+              "order1"]
     with tempfile.TemporaryDirectory() as tmp:
         for name, a in arrays.items():
             npy = os.path.join(tmp, name + ".npy")
