@@ -34,6 +34,8 @@ libvqcore_la_SOURCES = \
   libvq/sha256.c \
   libvq/container.c \
   libvq/tokenfile.c \
+  libvq/pvq.c \
+  libvq/pvq_rc.h \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h
 libvqcore_la_LIBADD =
@@ -76,4 +78,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/entropy.h \
   libvq/include/vq/sha256.h \
   libvq/include/vq/container.h \
-  libvq/include/vq/tokenfile.h
+  libvq/include/vq/tokenfile.h \
+  libvq/include/vq/pvq.h

@@ -24,7 +24,8 @@ VQ_C_TESTS = \
   tests/test_entropy \
   tests/test_sha256 \
   tests/test_container \
-  tests/test_tokenfile
+  tests/test_tokenfile \
+  tests/test_pvq
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
@@ -67,6 +68,9 @@ tests_test_container_LDADD = $(VQ_TEST_LDADD)
 tests_test_tokenfile_SOURCES = tests/test_tokenfile.c
 tests_test_tokenfile_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_tokenfile_LDADD = $(VQ_TEST_LDADD)
+tests_test_pvq_SOURCES = tests/test_pvq.c
+tests_test_pvq_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_pvq_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

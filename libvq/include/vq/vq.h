@@ -14,5 +14,6 @@
 #include "sha256.h"
 #include "container.h"
 #include "tokenfile.h"
+#include "pvq.h"
 
 #endif /* VQ_VQ_H */

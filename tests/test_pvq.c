@@ -1,0 +1,230 @@
+/* PVQ: codeword counts against an independent formula, the exhaustive
+ * index bijection for small (n, k), the 64-bit boundary, split coding
+ * beyond it, and the search against a brute-force optimum. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vq/pvq.h"
+#include "internal.h"
+#include "pvq_rc.h"
+#include "testutil.h"
+
+/* V(n, k) by its closed form sum_i 2^i C(n, i) C(k - 1, i - 1), in double
+ * (exact for the small values it is used on). */
+static double count_formula(uint32_t n, uint32_t k) {
+  double v = 0.0;
+  uint32_t i, j;
+  if (k == 0) return 1.0;
+  for (i = 1; i <= n && i <= k; i++) {
+    double c1 = 1.0, c2 = 1.0;
+    for (j = 0; j < i; j++) c1 = c1 * (n - j) / (j + 1);
+    for (j = 0; j < i - 1; j++) c2 = c2 * (k - 1 - j) / (j + 1);
+    v += ldexp(c1 * c2, (int)i);
+  }
+  return v;
+}
+
+static void test_counts(void) {
+  uint32_t n, k;
+  uint64_t v;
+  CHECK_EQ_INT(vq_pvq_count(&v, 2, 1), VQ_OK);
+  CHECK_EQ_INT(v, 4);
+  CHECK_EQ_INT(vq_pvq_count(&v, 3, 2), VQ_OK);
+  CHECK_EQ_INT(v, 18);
+  CHECK_EQ_INT(vq_pvq_count(&v, 8, 0), VQ_OK);
+  CHECK_EQ_INT(v, 1);
+  for (n = 1; n <= 40; n++)
+    for (k = 0; k <= 24; k++) {
+      double f = count_formula(n, k);
+      if (f >= 9e15) continue; /* beyond exact doubles */
+      CHECK_EQ_INT(vq_pvq_count(&v, n, k), VQ_OK);
+      CHECK((double)v == f);
+      CHECK(fabs(vq_pvq_bits(n, k) - log2(f)) < 1e-9);
+    }
+  CHECK_EQ_INT(vq_pvq_count(&v, 0, 1), VQ_ERR_INVALID_ARG);
+  CHECK_EQ_INT(vq_pvq_count(&v, 1, VQ_PVQ_MAX_K + 1), VQ_ERR_INVALID_ARG);
+  CHECK_EQ_INT(vq_pvq_count(&v, 1024, 64), VQ_ERR_LIMIT);
+}
+
+/* Every index of every small (n, k) maps to a codeword with k pulses and
+ * back: a bijection, since the sizes agree. All (n, k) with V < 10^6 for
+ * n <= 16, and the cheap rows beyond: k = 1 up to n = 1024, k = 2 up to
+ * n = 128. */
+static void test_bijection(void) {
+  uint32_t n, k, pairs = 0;
+  uint64_t total = 0;
+  int32_t *y = malloc(1024 * sizeof *y);
+  for (n = 1; n <= 1024; n++)
+    for (k = 0; k <= 40; k++) {
+      uint64_t v, i, back;
+      size_t bad = 0;
+      if (n > 16 && (k > 2 || (k == 2 && n > 128))) break;
+      if (vq_pvq_count(&v, n, k) < 0 || v >= 1000000) break;
+      for (i = 0; i < v; i++) {
+        uint32_t j, s = 0;
+        if (vq_pvq_vector(y, i, n, k) < 0) { bad++; continue; }
+        for (j = 0; j < n; j++) s += (uint32_t)abs(y[j]);
+        if (s != k || vq_pvq_index(&back, y, n, k) < 0 || back != i) bad++;
+      }
+      CHECK_EQ_INT(bad, 0);
+      CHECK(vq_pvq_vector(y, v, n, k) == VQ_ERR_INVALID_ARG);
+      pairs++;
+      total += v;
+    }
+  fprintf(stderr, "bijection: %u (n, k) pairs, %llu codewords\n", pairs,
+          (unsigned long long)total);
+  CHECK(pairs > 1000);
+  free(y);
+}
+
+/* Around 2^64: the last (n, k) that fits, its extreme indices and random
+ * ones; larger n with few pulses. */
+static void test_boundary(vq_rng *r) {
+  static const uint32_t ns[] = {2, 3, 8, 16, 64, 256, 1024, 4096, 65536};
+  size_t a;
+  int32_t *y = malloc(65536 * sizeof *y);
+  for (a = 0; a < sizeof ns / sizeof *ns; a++) {
+    uint32_t n = ns[a], k = 1, t;
+    uint64_t v, back;
+    while (k < VQ_PVQ_MAX_K && vq_pvq_count(&v, n, k + 1) == VQ_OK) k++;
+    CHECK_EQ_INT(vq_pvq_count(&v, n, k), VQ_OK);
+    if (k < VQ_PVQ_MAX_K) {
+      uint64_t w;
+      CHECK_EQ_INT(vq_pvq_count(&w, n, k + 1), VQ_ERR_LIMIT);
+      CHECK(vq_pvq_bits(n, k + 1) >= 64.0);
+    }
+    CHECK(vq_pvq_bits(n, k) < 64.0);
+    /* the last index is -k on the first coordinate */
+    CHECK_EQ_INT(vq_pvq_vector(y, v - 1, n, k), VQ_OK);
+    CHECK_EQ_INT(y[0], -(int32_t)k);
+    for (t = 0; t < 20; t++) {
+      uint64_t i = t == 0 ? 0 : t == 1 ? v - 1 : vq_rng_below(r, v);
+      CHECK_EQ_INT(vq_pvq_vector(y, i, n, k), VQ_OK);
+      CHECK_EQ_INT(vq_pvq_index(&back, y, n, k), VQ_OK);
+      CHECK(back == i);
+    }
+  }
+  free(y);
+}
+
+/* Random codewords through the range coder, direct and split. */
+static void test_coding(vq_rng *r) {
+  static const uint32_t cases[][2] = {{4, 3},   {16, 8},   {64, 16},
+                                      {256, 128}, {1024, 512}, {3, 60000},
+                                      {100, 1}, {65536, 3}};
+  size_t c;
+  for (c = 0; c < sizeof cases / sizeof *cases; c++) {
+    uint32_t n = cases[c][0], k = cases[c][1], i, t;
+    int32_t *ys = calloc((size_t)8 * n, sizeof *ys), *z = calloc(n, sizeof *z);
+    vq_rc_enc e;
+    vq_rc_dec d;
+    const uint8_t *buf;
+    size_t size;
+    double bits;
+    vq_rc_enc_init(&e);
+    for (t = 0; t < 8; t++) {
+      int32_t *y = ys + (size_t)t * n;
+      for (i = 0; i < k; i++) y[vq_rng_below(r, n)]++;
+      for (i = 0; i < n; i++) if (vq_rng_below(r, 2)) y[i] = -y[i];
+      CHECK_EQ_INT(vq_pvq_write(&e, y, n, k), VQ_OK);
+    }
+    CHECK_EQ_INT(vq_rc_enc_finish(&e, &buf, &size), VQ_OK);
+    bits = 8.0 * (double)size / 8.0;
+    fprintf(stderr, "coding n=%u k=%u: %.1f bits per codeword, log2 V = "
+            "%.1f\n", n, k, bits, vq_pvq_bits(n, k));
+    CHECK(bits < vq_pvq_bits(n, k) + 8.0 * log2(k + 2.0) + 8.0);
+    vq_rc_dec_init(&d, buf, size);
+    for (t = 0; t < 8; t++) {
+      CHECK_EQ_INT(vq_pvq_read(&d, z, n, k), VQ_OK);
+      CHECK(memcmp(z, ys + (size_t)t * n, n * sizeof *z) == 0);
+    }
+    CHECK_EQ_INT(vq_rc_dec_finish(&d), VQ_OK);
+    vq_rc_enc_clear(&e);
+    free(ys), free(z);
+  }
+}
+
+static double corr_of(const int32_t *y, const float *x, uint32_t n) {
+  double xy = 0.0, yy = 0.0, xx = 0.0;
+  uint32_t i;
+  for (i = 0; i < n; i++) {
+    xy += (double)x[i] * y[i];
+    yy += (double)y[i] * y[i];
+    xx += (double)x[i] * x[i];
+  }
+  return yy > 0 && xx > 0 ? xy / sqrt(xx * yy) : 0.0;
+}
+
+/* Greedy (and refined) search against the best of all codewords. */
+static void test_search(vq_rng *r) {
+  uint32_t n, k, i, t, runs = 0, opt[2] = {0, 0};
+  double worst[2] = {0.0, 0.0};
+  float x[8];
+  int32_t y[8], best[8];
+  for (n = 2; n <= 8; n++)
+    for (k = 1; k <= 10; k++) {
+      uint64_t v, idx;
+      if (vq_pvq_count(&v, n, k) < 0 || v > 20000) break;
+      for (t = 0; t < 30; t++) {
+        double bc = -2.0, c, got;
+        int f;
+        for (i = 0; i < n; i++) /* Laplacian-like */
+          x[i] = (float)(log(vq_rng_double(r) + 1e-12) *
+                         (vq_rng_below(r, 2) ? 1.0 : -1.0));
+        for (idx = 0; idx < v; idx++) {
+          if (vq_pvq_vector(y, idx, n, k) < 0) break;
+          c = corr_of(y, x, n);
+          if (c > bc) bc = c, memcpy(best, y, n * sizeof *y);
+        }
+        for (f = 0; f < 2; f++) {
+          uint32_t s = 0;
+          CHECK_EQ_INT(vq_pvq_search(y, &got, x, n, k,
+                                     f ? VQ_PVQ_REFINE : 0), VQ_OK);
+          for (i = 0; i < n; i++) s += (uint32_t)abs(y[i]);
+          CHECK_EQ_INT(s, k);
+          CHECK(fabs(got - corr_of(y, x, n)) < 1e-9);
+          if (got >= bc - 1e-12) opt[f]++;
+          if (1.0 - got / bc > worst[f]) worst[f] = 1.0 - got / bc;
+        }
+        runs++;
+      }
+    }
+  fprintf(stderr, "search: %u cases; optimal %.2f%% greedy, %.2f%% refined; "
+          "worst loss %.3f%% greedy, %.3f%% refined\n", runs,
+          100.0 * opt[0] / runs, 100.0 * opt[1] / runs, 100.0 * worst[0],
+          100.0 * worst[1]);
+  CHECK(opt[1] >= opt[0]);
+  CHECK(worst[1] <= worst[0] + 1e-12);
+  CHECK(opt[1] >= runs * 0.9);
+  CHECK(worst[1] < 0.05);
+}
+
+static void test_search_edges(void) {
+  float x[4] = {0, 0, 0, 0}, bad[2] = {1.0f, NAN};
+  int32_t y[4];
+  double c;
+  uint32_t k;
+  CHECK_EQ_INT(vq_pvq_search(y, &c, x, 4, 5, 0), VQ_OK);
+  CHECK_EQ_INT(y[0], 5);
+  CHECK_EQ_INT(vq_pvq_search(y, &c, bad, 2, 3, 0), VQ_ERR_NONFINITE);
+  CHECK_EQ_INT(vq_pvq_search(y, &c, x, 0, 3, 0), VQ_ERR_INVALID_ARG);
+  for (k = 0; k < 40; k++) { /* the pulse count for a budget */
+    double b = 3.0 * k;
+    uint32_t kk = vq_pvq_k_for_bits(16, b);
+    CHECK(kk == 0 || vq_pvq_bits(16, kk) <= b);
+    CHECK(vq_pvq_bits(16, kk + 1) > b);
+  }
+}
+
+int main(void) {
+  vq_rng r;
+  vq_rng_seed(&r, vq_test_seed(37));
+  test_counts();
+  test_bijection();
+  test_boundary(&r);
+  test_coding(&r);
+  test_search(&r);
+  test_search_edges();
+  return vq_test_finish("test_pvq");
+}
