@@ -14,12 +14,13 @@ static void usage(FILE *f) {
 "Usage: vqdec [options] IN.vq -o OUT.npy\n"
 "\n"
 "Decodes a .vq file. A token file becomes the .npy it was made from,\n"
-"byte for byte. Every length, dimension and checksum is verified before\n"
+"byte for byte; a PVQ-coded float array becomes a float32 .npy of its\n"
+"shape. Every length, dimension and checksum is verified before\n"
 "anything is allocated or written; a damaged file is reported and no\n"
 "output is left behind.\n"
 "\n"
 "Options:\n"
-"  -o, --output FILE  the file to write (required; .npy for tokens)\n"
+"  -o, --output FILE  the .npy file to write (required)\n"
 "  --max-memory MB    refuse files that would need more memory than this\n"
 "                     (default 16384)\n"
 "  --json             print statistics as one JSON object on stdout\n"
@@ -29,6 +30,15 @@ static void usage(FILE *f) {
 "  --version          print the version\n"
 "\n"
 "Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+/* The stream kind: the first HEAD byte when the file starts as a .vq
+ * does (the decoders check everything properly). */
+static int stream_kind(const uint8_t *b, size_t size) {
+  if (size < 19 || memcmp(b, "\x89VQF\r\n\x1a\n", 8) != 0 ||
+      memcmp(b + 10, "HEAD", 4) != 0)
+    return -1;
+  return b[18];
 }
 
 int main(int argc, char **argv) {
@@ -49,6 +59,7 @@ int main(int argc, char **argv) {
   size_t size, npy_size;
   uint64_t mb;
   double t0;
+  const char *kind = "tokens";
   int c, json = 0, quiet = 0, rc;
   vq_tokenfile_limits_default(&lim);
   while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -76,24 +87,36 @@ int main(int argc, char **argv) {
   }
   in = argv[optind];
   if (!cli_ends_with(out, ".npy")) {
-    cli_error(prog, "%s: token files decode to .npy", out);
+    cli_error(prog, "%s: .vq files decode to .npy", out);
     return VQ_EXIT_USAGE;
   }
   t0 = cli_now();
   if ((rc = cli_read_file(prog, in, MAX_INPUT, &buf, &size)) != 0) return rc;
-  rc = vq_tokenfile_decode(&npy, &npy_size, buf, size, &lim, in, &diag);
-  free(buf);
-  if (rc < 0) return cli_fail(prog, rc, &diag, in);
-  rc = cli_write_file(prog, out, npy, npy_size);
-  vq_free(npy);
-  if (rc) return rc;
+  if (stream_kind(buf, size) == VQ_KIND_PVQ) {
+    vq_array *a = NULL;
+    rc = vq_pvqfile_decode(&a, buf, size, lim.max_bytes / 4, in, &diag);
+    free(buf);
+    if (rc < 0) return cli_fail(prog, rc, &diag, in);
+    rc = vq_npy_write(out, VQ_DTYPE_F32, a->ndim, a->shape, a->data, &diag);
+    npy_size = (size_t)a->count * 4;
+    vq_array_destroy(a);
+    if (rc < 0) return cli_fail(prog, rc, &diag, out);
+    kind = "pvq";
+  } else {
+    rc = vq_tokenfile_decode(&npy, &npy_size, buf, size, &lim, in, &diag);
+    free(buf);
+    if (rc < 0) return cli_fail(prog, rc, &diag, in);
+    rc = cli_write_file(prog, out, npy, npy_size);
+    vq_free(npy);
+    if (rc) return rc;
+  }
   if (json) {
     printf("{\"input\": ");
     cli_json_string(stdout, in);
     printf(", \"output\": ");
     cli_json_string(stdout, out);
-    printf(", \"kind\": \"tokens\", \"input_bytes\": %zu, \"bytes\": %zu, "
-           "\"seconds\": %.6f}\n", size, npy_size, cli_now() - t0);
+    printf(", \"kind\": \"%s\", \"input_bytes\": %zu, \"bytes\": %zu, "
+           "\"seconds\": %.6f}\n", kind, size, npy_size, cli_now() - t0);
   } else if (!quiet) {
     fprintf(stderr, "%s: %zu -> %zu bytes\n", in, size, npy_size);
   }

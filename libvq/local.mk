@@ -35,6 +35,7 @@ libvqcore_la_SOURCES = \
   libvq/container.c \
   libvq/tokenfile.c \
   libvq/pvq.c \
+  libvq/pvqfile.c \
   libvq/pvq_rc.h \
   libvq/dsp/dist.c \
   libvq/dsp/dist.h

@@ -217,9 +217,76 @@ static void test_search_edges(void) {
   }
 }
 
+/* Gain-shape PVQ of a float array into a .vq file and back: the decoded
+ * error is the one reported, more bits give less error, the file is the
+ * same for 1 and 2 threads, and damage is detected. */
+static void test_file(vq_rng *r) {
+  static const uint64_t shape[2] = {40, 70}; /* blocks of 32, 32 and 6 */
+  float *x = malloc(40 * 70 * sizeof *x);
+  double prev = HUGE_VAL;
+  size_t i, size, cut;
+  uint8_t *vq, *vq2;
+  vq_pvq_params p;
+  vq_pvq_stats st;
+  vq_array *a = NULL;
+  int b, bad = 0;
+  for (i = 0; i < 40 * 70; i++)
+    x[i] = (float)(log(vq_rng_double(r) + 1e-12) *
+                   (vq_rng_below(r, 2) ? 1.0 : -1.0) * (1 + i / 700));
+  CHECK_EQ_INT(vq_pvq_params_init(&p), VQ_OK);
+  for (b = 1; b <= 4; b++) {
+    double err = 0.0;
+    p.bits = b;
+    p.nthreads = 1;
+    CHECK_EQ_INT(vq_pvqfile_encode(&vq, &size, &st, &p, x, 2, shape, NULL),
+                 VQ_OK);
+    p.nthreads = 2;
+    CHECK_EQ_INT(vq_pvqfile_encode(&vq2, &size, NULL, &p, x, 2, shape, NULL),
+                 VQ_OK);
+    CHECK(memcmp(vq, vq2, size) == 0);
+    CHECK_EQ_INT(vq_pvqfile_decode(&a, vq, size, 0, "t.vq", NULL), VQ_OK);
+    CHECK(a && a->ndim == 2 && a->shape[0] == 40 && a->shape[1] == 70);
+    for (i = 0; a && i < 40 * 70; i++) {
+      double e = x[i] - ((float *)a->data)[i];
+      err += e * e;
+    }
+    CHECK(fabs(err / (40 * 70) - st.mse) <= 1e-6 * st.mse + 1e-12);
+    CHECK(st.mse < prev);
+    fprintf(stderr, "pvq file: %d bits/value asked, %.3f written, SNR %.2f "
+            "dB\n", b, st.bits_per_value, st.snr_db);
+    prev = st.mse;
+    vq_array_destroy(a);
+    a = NULL;
+    if (b == 1) {
+      for (cut = 0; cut < size; cut += 7)
+        bad += vq_pvqfile_decode(&a, vq, cut, 0, NULL, NULL) == VQ_OK;
+      for (i = 0; i < 8 * size; i += 5) {
+        vq[i / 8] ^= (uint8_t)(1u << (i % 8));
+        if (vq_pvqfile_decode(&a, vq, size, 0, NULL, NULL) == VQ_OK &&
+            i / 8 != 9)
+          bad++;
+        vq_array_destroy(a);
+        a = NULL;
+        vq[i / 8] ^= (uint8_t)(1u << (i % 8));
+      }
+#ifndef VQ_FUZZING
+      CHECK_EQ_INT(bad, 0);
+#endif
+      CHECK_EQ_INT(vq_pvqfile_decode(&a, vq, size, 100, NULL, NULL),
+                   VQ_ERR_LIMIT);
+    }
+    vq_free(vq), vq_free(vq2);
+  }
+  x[5] = NAN;
+  CHECK_EQ_INT(vq_pvqfile_encode(&vq, &size, NULL, &p, x, 2, shape, NULL),
+               VQ_ERR_NONFINITE);
+  free(x);
+}
+
 int main(void) {
   vq_rng r;
   vq_rng_seed(&r, vq_test_seed(37));
+  test_file(&r);
   test_counts();
   test_bijection();
   test_boundary(&r);

@@ -5,6 +5,7 @@
 #define VQ_PVQ_H
 
 #include "common.h"
+#include "array.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,6 +57,61 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvq_search(int32_t *y, double *corr,
                                                   const float *x,
                                                   uint32_t n, uint32_t k,
                                                   unsigned flags);
+
+/* Scalar gain quantizer, companded by beta (1: uniform; above 1, coarser
+ * steps for larger gains, as activity masking wants):
+ * q = round((g / step)^(1 / beta)), and back step * q^beta. g >= 0. */
+VQ_EXPORT int32_t vq_gain_quantize(float g, float step, float beta);
+VQ_EXPORT float vq_gain_dequantize(int32_t q, float step, float beta);
+
+/* Stream kind of a PVQ-coded float matrix in a .vq HEAD chunk. */
+#define VQ_KIND_PVQ 2
+
+/* Gain-shape PVQ of a float array, cut along its last axis into blocks of
+ * `block` values (the last block of a row may be shorter). */
+typedef struct vq_pvq_params {
+  uint32_t abi_;          /* set by vq_pvq_params_init() */
+  uint32_t size_;
+  uint32_t block;         /* values per block, 1..VQ_PVQ_MAX_N (default 32) */
+  uint32_t k;             /* pulses per full block; 0 (the default): from
+                             bits */
+  double bits;            /* shape bits per value when k is 0 (default 2) */
+  float step;             /* gain step; 0 (the default): chosen so that
+                             gain and shape errors balance */
+  float beta;             /* gain companding exponent >= 1 (default 1) */
+  unsigned flags;         /* VQ_PVQ_REFINE for the refined search */
+  int nthreads;           /* <= 0: all cores (default 0) */
+} vq_pvq_params;
+
+VQ_EXPORT int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi,
+                                  uint32_t size);
+#define vq_pvq_params_init(p) \
+  vq_pvq_params_init_((p), VQ_ABI_VERSION, (uint32_t)sizeof(*(p)))
+
+typedef struct vq_pvq_stats {
+  uint32_t k;             /* pulses per full block */
+  float step;             /* gain step used */
+  uint64_t blocks;
+  size_t bytes;           /* the whole .vq file */
+  double bits_per_value;  /* 8 * bytes / values */
+  double mse;             /* per value */
+  double snr_db;          /* 10 log10(sum x^2 / sum (x - xhat)^2) */
+} vq_pvq_stats;
+
+/* Quantizes x (a float32 array of ndim dimensions, C order) and writes the
+ * whole .vq file image into *out (vq_free()). The result is the same for
+ * any nthreads. Errors: VQ_ERR_INVALID_ARG, VQ_ERR_NONFINITE, NOMEM. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvqfile_encode(
+    uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
+    const vq_pvq_params *p, const float *x, int ndim, const uint64_t *shape,
+    vq_diag *diag);
+
+/* Decodes a .vq file of kind VQ_KIND_PVQ into a new float32 array of the
+ * original shape (vq_array_destroy()). At most max_values values (0: 2^32)
+ * are accepted, checked before anything is allocated. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvqfile_decode(
+    vq_array **out, const void *vq, size_t size, uint64_t max_values,
+    const char *name, vq_diag *diag);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,443 @@
+/* Float arrays through gain-shape PVQ into .vq files and back.
+ *
+ * The array is cut along its last axis into blocks; each block becomes a
+ * gain, |x|, quantized by vq_gain_quantize(), and a shape, the PVQ
+ * codeword nearest to x / |x|. The DATA payload is the gains as one index
+ * stream (entropy.c, its size first as a u32) followed by one range-coded
+ * body holding the shapes of the blocks whose gain is not 0. Searches run
+ * in parallel, block by block; coding is sequential, so the file does not
+ * depend on the thread count. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vq/container.h"
+#include "vq/entropy.h"
+#include "vq/pvq.h"
+#include "internal.h"
+#include "pvq_rc.h"
+
+#define HEAD_VERSION 1
+
+int32_t vq_gain_quantize(float g, float step, float beta) {
+  double c;
+  if (!(g > 0.0f) || !(step > 0.0f)) return 0;
+  c = g / step;
+  if (beta > 1.0f) c = pow(c, 1.0 / beta);
+  return c >= 2147483647.0 ? INT32_MAX : (int32_t)floor(c + 0.5);
+}
+
+float vq_gain_dequantize(int32_t q, float step, float beta) {
+  if (q <= 0) return 0.0f;
+  return (float)(step * (beta > 1.0f ? pow((double)q, beta) : (double)q));
+}
+
+int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi, uint32_t size) {
+  if (abi != VQ_ABI_VERSION || size != sizeof(*p)) return VQ_ERR_ABI;
+  memset(p, 0, sizeof *p);
+  p->abi_ = abi;
+  p->size_ = size;
+  p->block = 32;
+  p->bits = 2.0;
+  p->beta = 1.0f;
+  return VQ_OK;
+}
+
+/* The geometry of an array cut into blocks. */
+typedef struct layout {
+  uint64_t rows, cols, count, blocks;
+  uint32_t block, per_row, k;
+} layout;
+
+static int layout_of(layout *l, int ndim, const uint64_t *shape,
+                     uint32_t block, uint32_t k) {
+  int i;
+  if (ndim < 1 || ndim > VQ_MAX_DIMS || block < 1 || block > VQ_PVQ_MAX_N)
+    return VQ_ERR_INVALID_ARG;
+  l->cols = shape[ndim - 1];
+  l->rows = 1;
+  for (i = 0; i < ndim - 1; i++)
+    if (vq_mul_u64(l->rows, shape[i], &l->rows)) return VQ_ERR_LIMIT;
+  if (vq_mul_u64(l->rows, l->cols, &l->count)) return VQ_ERR_LIMIT;
+  l->block = block;
+  l->per_row = (uint32_t)((l->cols + block - 1) / block);
+  if (l->cols && l->per_row == 0) return VQ_ERR_LIMIT;
+  l->blocks = l->rows * l->per_row;
+  l->k = k;
+  return VQ_OK;
+}
+
+/* Size and pulses of block b: the last of a row may be shorter, with
+ * pulses in proportion (at least 1). */
+static void block_of(const layout *l, uint64_t b, uint64_t *start,
+                     uint32_t *n, uint32_t *k) {
+  uint64_t row = b / l->per_row, j = b % l->per_row;
+  uint64_t left = l->cols - j * l->block;
+  *n = left < l->block ? (uint32_t)left : l->block;
+  *start = row * l->cols + j * l->block;
+  *k = *n == l->block ? l->k
+                      : (uint32_t)((l->k * (uint64_t)*n + l->block / 2) /
+                                   l->block);
+  if (l->k && *k == 0) *k = 1;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes) {
+  int b;
+  for (b = 0; b < bytes; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes) {
+  uint64_t v = 0;
+  int b;
+  for (b = bytes - 1; b >= 0; b--) v = v << 8 | p[b];
+  return v;
+}
+
+static uint32_t float_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+
+static float bits_float(uint32_t u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+/* ---- encoder ------------------------------------------------------------ */
+
+/* Shapes of every block (magnitudes and signs in y), gains and
+ * correlations; in parallel. */
+static int search_all(int32_t *y, float *gain, double *corr, const layout *l,
+                      const float *x, unsigned flags, int nthreads) {
+  int64_t b, nb = (int64_t)l->blocks;
+  int err = VQ_OK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 64) num_threads(nthreads)
+#endif
+  for (b = 0; b < nb; b++) {
+    uint64_t start;
+    uint32_t n, k, i;
+    double gg = 0.0;
+    int rc;
+    block_of(l, (uint64_t)b, &start, &n, &k);
+    for (i = 0; i < n; i++) gg += (double)x[start + i] * x[start + i];
+    gain[b] = (float)sqrt(gg);
+    rc = vq_pvq_search(y + start, corr + b, x + start, n, k,
+                       n * k <= 4096 ? flags : 0);
+    if (rc < 0) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+      err = rc;
+    }
+  }
+  (void)nthreads;
+  return err;
+}
+
+/* The step where a bit spent on the gain lowers the error as much as a
+ * bit spent on the shape: the gain error step^2 / 12 falls by a factor 4
+ * per bit, the shape error 2 g^2 (1 - corr) of a block of n values only by
+ * 4^(1 / (n - 1)), so at equal slopes the gain error is 1 / (n - 1) of
+ * the shape error. */
+static float balanced_step(const float *gain, const double *corr,
+                           uint64_t blocks, uint32_t n) {
+  double e = 0.0, gs = 0.0, s;
+  uint64_t b;
+  for (b = 0; b < blocks; b++) {
+    e += 2.0 * (double)gain[b] * gain[b] * (1.0 - corr[b]);
+    gs += gain[b];
+  }
+  s = blocks ? sqrt(12.0 * e / (double)blocks / (n > 1 ? n - 1.0 : 1.0))
+             : 0.0;
+  if (!(s > 0.0)) s = blocks ? gs / (double)blocks / 1024.0 : 1.0;
+  return s > 1e-30 ? (float)s : 1e-30f;
+}
+
+static double shape_norm(const int32_t *y, uint32_t n) {
+  double s = 0.0;
+  uint32_t i;
+  for (i = 0; i < n; i++) s += (double)y[i] * y[i];
+  return sqrt(s);
+}
+
+/* Quantizes the gains, measures the error, codes gains and shapes. */
+static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
+                    vq_pvq_stats *st, const layout *l, const float *x,
+                    const int32_t *y, const float *gain, float step,
+                    float beta, vq_diag *diag) {
+  uint32_t *q = vq_malloc_array(l->blocks ? l->blocks : 1, sizeof *q), mx = 0;
+  vq_entropy_params ep;
+  uint8_t *gbuf = NULL;
+  size_t gsize = 0;
+  const uint8_t *body;
+  size_t bsize;
+  double err = 0.0, sig = 0.0;
+  vq_rc_enc e;
+  uint64_t b;
+  int rc = VQ_OK;
+  if (!q) return VQ_ERR_NOMEM;
+  vq_rc_enc_init(&e);
+  for (b = 0; b < l->blocks && rc == VQ_OK; b++) {
+    uint64_t start;
+    uint32_t n, k, i;
+    int32_t qi = vq_gain_quantize(gain[b], step, beta);
+    float gh;
+    double nrm;
+    block_of(l, b, &start, &n, &k);
+    if (qi < 0 || (uint32_t)qi >= VQ_ENTROPY_MAX_ALPHABET) {
+      rc = vq_diag_set(diag, VQ_ERR_INVALID_ARG, "gain %g is %d steps of "
+                       "%g: too many for one stream; use a larger step",
+                       gain[b], qi, step);
+      break;
+    }
+    q[b] = (uint32_t)qi;
+    if (q[b] > mx) mx = q[b];
+    gh = vq_gain_dequantize(qi, step, beta);
+    nrm = shape_norm(y + start, n);
+    for (i = 0; i < n; i++) {
+      double xh = qi && k ? (float)(gh * y[start + i] / nrm) : 0.0;
+      err += (x[start + i] - xh) * (x[start + i] - xh);
+      sig += (double)x[start + i] * x[start + i];
+    }
+    if (qi && k) rc = vq_pvq_write(&e, y + start, n, k);
+  }
+  if (rc == VQ_OK && (rc = vq_entropy_params_init(&ep)) == VQ_OK) {
+    ep.alphabet = mx + 1;
+    ep.width = l->per_row;
+    rc = vq_entropy_encode(&gbuf, &gsize, NULL, &ep, q, (size_t)l->blocks,
+                           diag);
+  }
+  if (rc == VQ_OK) rc = vq_rc_enc_finish(&e, &body, &bsize);
+  if (rc == VQ_OK) {
+    *payload = malloc(4 + gsize + bsize);
+    if (!*payload) rc = VQ_ERR_NOMEM;
+  }
+  if (rc == VQ_OK) {
+    put_le(*payload, gsize, 4);
+    memcpy(*payload + 4, gbuf, gsize);
+    if (bsize) memcpy(*payload + 4 + gsize, body, bsize);
+    *psize = 4 + gsize + bsize;
+    *alphabet = mx + 1;
+    st->mse = l->count ? err / (double)l->count : 0.0;
+    st->snr_db = err > 0 ? 10.0 * log10(sig / err) : HUGE_VAL;
+  }
+  vq_free(gbuf);
+  vq_rc_enc_clear(&e);
+  free(q);
+  return rc;
+}
+
+static uint8_t *head_write(size_t *size, int ndim, const uint64_t *shape,
+                           const layout *l, float step, float beta,
+                           uint32_t alphabet) {
+  size_t n = 4 + 8 * (size_t)ndim + 20, pos = 4;
+  uint8_t *h = malloc(n);
+  int i;
+  if (!h) return NULL;
+  h[0] = VQ_KIND_PVQ, h[1] = HEAD_VERSION, h[2] = (uint8_t)ndim, h[3] = 0;
+  for (i = 0; i < ndim; i++, pos += 8) put_le(h + pos, shape[i], 8);
+  put_le(h + pos, l->block, 4), pos += 4;
+  put_le(h + pos, l->k, 4), pos += 4;
+  put_le(h + pos, float_bits(step), 4), pos += 4;
+  put_le(h + pos, float_bits(beta), 4), pos += 4;
+  put_le(h + pos, alphabet, 4);
+  *size = n;
+  return h;
+}
+
+int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
+                      const vq_pvq_params *p, const float *x, int ndim,
+                      const uint64_t *shape, vq_diag *diag) {
+  vq_pvq_stats st;
+  vq_container_writer *w = NULL;
+  layout l;
+  int32_t *y = NULL;
+  float *gain = NULL, step;
+  double *corr = NULL;
+  uint8_t *payload = NULL, *head = NULL;
+  size_t psize = 0, hsize = 0;
+  uint32_t k, alphabet = 1;
+  uint64_t i;
+  int rc;
+  *out = NULL;
+  *out_size = 0;
+  memset(&st, 0, sizeof st);
+  if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
+    return vq_diag_set(diag, VQ_ERR_ABI, "PVQ parameters not set up by "
+                       "vq_pvq_params_init()");
+  if (p->block < 1 || p->block > VQ_PVQ_MAX_N || p->k > VQ_PVQ_MAX_K ||
+      !(p->beta >= 1.0f) || !(p->step >= 0.0f) || isinf(p->step) ||
+      (!p->k && !(p->bits > 0.0 && p->bits <= 64.0)))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "invalid PVQ parameters "
+                       "(block %u, k %u, bits %g, step %g, beta %g)",
+                       p->block, p->k, p->bits, p->step, p->beta);
+  k = p->k ? p->k : vq_pvq_k_for_bits(p->block, p->bits * p->block);
+  if ((rc = layout_of(&l, ndim, shape, p->block, k)) < 0)
+    return vq_diag_set(diag, rc, "invalid array shape for PVQ");
+  for (i = 0; i < l.count; i++)
+    if (!isfinite(x[i]))
+      return vq_diag_set(diag, VQ_ERR_NONFINITE, "value %llu is not finite",
+                         (unsigned long long)i);
+  y = vq_malloc_array(l.count ? l.count : 1, sizeof *y);
+  gain = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *gain);
+  corr = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *corr);
+  rc = y && gain && corr ? VQ_OK : VQ_ERR_NOMEM;
+  if (rc == VQ_OK)
+    rc = search_all(y, gain, corr, &l, x, p->flags, vq_threads(p->nthreads));
+  step = p->step > 0 ? p->step
+                     : balanced_step(gain, corr, l.blocks, l.block);
+  if (rc == VQ_OK)
+    rc = code_all(&payload, &psize, &alphabet, &st, &l, x, y, gain, step,
+                  p->beta, diag);
+  if (rc == VQ_OK) {
+    head = head_write(&hsize, ndim, shape, &l, step, p->beta, alphabet);
+    rc = head ? vq_container_writer_create(&w) : VQ_ERR_NOMEM;
+  }
+  if (rc == VQ_OK) rc = vq_container_writer_add(w, "HEAD", head, hsize);
+  if (rc == VQ_OK) rc = vq_container_writer_add(w, "DATA", payload, psize);
+  if (rc == VQ_OK) rc = vq_container_writer_finish(w, out, out_size);
+  vq_container_writer_destroy(w);
+  if (rc == VQ_OK && stats) {
+    st.k = k;
+    st.step = step;
+    st.blocks = l.blocks;
+    st.bytes = *out_size;
+    st.bits_per_value = l.count ? 8.0 * (double)*out_size / (double)l.count
+                                : 0.0;
+    *stats = st;
+  }
+  free(head), free(payload), free(y), free(gain), free(corr);
+  if (rc == VQ_ERR_NOMEM) return vq_diag_set(diag, rc, "out of memory");
+  return rc;
+}
+
+/* ---- decoder ------------------------------------------------------------ */
+
+typedef struct pvq_head {
+  int ndim;
+  uint64_t shape[VQ_MAX_DIMS];
+  uint32_t block, k, alphabet;
+  float step, beta;
+} pvq_head;
+
+static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
+                     vq_diag *diag) {
+  const uint8_t *b = c->data;
+  size_t pos = 4;
+  int i;
+  if (c->size < 4 || b[0] != VQ_KIND_PVQ)
+    return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "%s: not a PVQ stream",
+                       name);
+  if (b[1] != HEAD_VERSION)
+    return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "%s: PVQ header version %u "
+                       "is not supported", name, b[1]);
+  h->ndim = b[2];
+  if (h->ndim < 1 || h->ndim > VQ_MAX_DIMS || b[3] != 0 ||
+      c->size != 4 + 8 * (size_t)h->ndim + 20)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ header", name);
+  for (i = 0; i < h->ndim; i++, pos += 8) h->shape[i] = get_le(b + pos, 8);
+  h->block = (uint32_t)get_le(b + pos, 4), pos += 4;
+  h->k = (uint32_t)get_le(b + pos, 4), pos += 4;
+  h->step = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
+  h->beta = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
+  h->alphabet = (uint32_t)get_le(b + pos, 4);
+  if (h->block < 1 || h->block > VQ_PVQ_MAX_N || h->k > VQ_PVQ_MAX_K ||
+      !(h->step > 0.0f) || isinf(h->step) || !(h->beta >= 1.0f) ||
+      isinf(h->beta) || h->alphabet < 1 ||
+      h->alphabet > VQ_ENTROPY_MAX_ALPHABET)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ parameters",
+                       name);
+  return VQ_OK;
+}
+
+/* Decodes the payload into a (of the layout's size). */
+static int decode_payload(float *a, const layout *l, const pvq_head *h,
+                          const vq_chunk *data, int32_t *y, uint32_t *q,
+                          const char *name, vq_diag *diag) {
+  size_t gsize;
+  vq_rc_dec d;
+  uint64_t b;
+  int rc;
+  if (data->size < 4 || (gsize = (size_t)get_le(data->data, 4)) >
+                            data->size - 4)
+    return vq_diag_set(diag, VQ_ERR_TRUNCATED, "%s: PVQ payload is "
+                       "truncated", name);
+  rc = vq_entropy_decode(q, (size_t)l->blocks, h->alphabet, l->per_row,
+                         data->data + 4, gsize, NULL);
+  if (rc < 0)
+    return vq_diag_set(diag, rc, "%s: the gains are damaged", name);
+  vq_rc_dec_init(&d, data->data + 4 + gsize, data->size - 4 - gsize);
+  for (b = 0; b < l->blocks; b++) {
+    uint64_t start;
+    uint32_t n, k, i;
+    float gh = vq_gain_dequantize((int32_t)q[b], h->step, h->beta);
+    double nrm;
+    block_of(l, b, &start, &n, &k);
+    if (!q[b] || !k) {
+      memset(a + start, 0, n * sizeof *a);
+      continue;
+    }
+    if ((rc = vq_pvq_read(&d, y, n, k)) < 0 || d.error) break;
+    nrm = shape_norm(y, n);
+    for (i = 0; i < n; i++) a[start + i] = (float)(gh * y[i] / nrm);
+  }
+  if (rc == VQ_OK) rc = vq_rc_dec_finish(&d);
+  else if (rc != VQ_ERR_NOMEM) rc = VQ_ERR_FORMAT;
+  if (rc < 0)
+    return vq_diag_set(diag, rc, "%s: the shapes are %s", name,
+                       rc == VQ_ERR_TRUNCATED ? "truncated" : "damaged");
+  return VQ_OK;
+}
+
+int vq_pvqfile_decode(vq_array **out, const void *vq, size_t size,
+                      uint64_t max_values, const char *name, vq_diag *diag) {
+  vq_container *c = NULL;
+  const vq_chunk *head, *data;
+  pvq_head h;
+  layout l;
+  int32_t *y = NULL;
+  uint32_t *q = NULL;
+  int rc;
+  *out = NULL;
+  if (!name) name = "<memory>";
+  if (!max_values) max_values = (uint64_t)1 << 32;
+  rc = vq_container_parse(&c, vq, size, 0, NULL, name, diag);
+  if (rc < 0) return rc;
+  head = vq_container_find(c, "HEAD", 0);
+  data = vq_container_find(c, "DATA", 0);
+  if ((rc = head_read(&h, head, name, diag)) < 0) goto done;
+  if (!data || vq_container_find(c, "DATA", 1)) {
+    rc = vq_diag_set(diag, VQ_ERR_FORMAT, "%s: a PVQ file has one DATA "
+                     "chunk", name);
+    goto done;
+  }
+  rc = layout_of(&l, h.ndim, h.shape, h.block, h.k);
+  if (rc == VQ_OK && (l.count > max_values || l.blocks > max_values))
+    rc = VQ_ERR_LIMIT;
+  if (rc < 0) {
+    rc = vq_diag_set(diag, rc == VQ_ERR_LIMIT ? rc : VQ_ERR_FORMAT, "%s: "
+                     "shape exceeds the limit of %llu values", name,
+                     (unsigned long long)max_values);
+    goto done;
+  }
+  y = vq_malloc_array(h.block, sizeof *y);
+  q = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *q);
+  rc = y && q ? vq_array_create(out, VQ_DTYPE_F32, h.ndim, h.shape)
+              : VQ_ERR_NOMEM;
+  if (rc < 0) {
+    rc = vq_diag_set(diag, rc, "%s: out of memory", name);
+    goto done;
+  }
+  rc = decode_payload((*out)->data, &l, &h, data, y, q, name, diag);
+  if (rc < 0) {
+    vq_array_destroy(*out);
+    *out = NULL;
+  }
+done:
+  free(y), free(q);
+  vq_container_destroy(c);
+  return rc;
+}
