@@ -148,10 +148,31 @@ static int show_npy(const char *path, int json) {
   return 0;
 }
 
+static void show_pvq(const vq_chunk *head, int json) {
+  vq_pvqfile_info t;
+  if (vq_pvqfile_info_parse(&t, head->data, head->size, NULL) < 0) return;
+  if (json) {
+    printf(", \"kind\": \"pvq\", \"pvq\": {\"shape\": ");
+    print_shape(stdout, t.ndim, t.shape, 1);
+    printf(", \"block\": %lu, \"pulses\": %lu, \"step\": %.9g, "
+           "\"beta\": %.9g}", (unsigned long)t.block, (unsigned long)t.k,
+           t.step, t.beta);
+  } else {
+    printf("  pvq: float32 ");
+    print_shape(stdout, t.ndim, t.shape, 0);
+    printf(", blocks of %lu with %lu pulses, gain step %g, beta %g\n",
+           (unsigned long)t.block, (unsigned long)t.k, t.step, t.beta);
+  }
+}
+
 static void show_tokens(const vq_container *c, int json) {
   const vq_chunk *head = vq_container_find(c, "HEAD", 0);
   const vq_chunk *data = vq_container_find(c, "DATA", 0);
   vq_tokenfile_info t;
+  if (head && head->size && head->data[0] == VQ_KIND_PVQ) {
+    show_pvq(head, json);
+    return;
+  }
   if (!head || vq_tokenfile_info_parse(&t, head->data, head->size,
                                        data ? data->data : NULL,
                                        data ? data->size : 0, NULL) < 0)

@@ -353,6 +353,27 @@ static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
   return VQ_OK;
 }
 
+int vq_pvqfile_info_parse(vq_pvqfile_info *info, const void *head,
+                          size_t head_size, vq_diag *diag) {
+  vq_chunk c;
+  pvq_head h;
+  int rc, i;
+  memset(info, 0, sizeof *info);
+  memset(&c, 0, sizeof c);
+  if (!head || head_size > UINT32_MAX)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid HEAD chunk");
+  c.data = head;
+  c.size = (uint32_t)head_size;
+  if ((rc = head_read(&h, &c, "HEAD", diag)) < 0) return rc;
+  info->ndim = h.ndim;
+  for (i = 0; i < h.ndim; i++) info->shape[i] = h.shape[i];
+  info->block = h.block;
+  info->k = h.k;
+  info->step = h.step;
+  info->beta = h.beta;
+  return VQ_OK;
+}
+
 /* Decodes the payload into a (of the layout's size). */
 static int decode_payload(float *a, const layout *l, const pvq_head *h,
                           const vq_chunk *data, int32_t *y, uint32_t *q,

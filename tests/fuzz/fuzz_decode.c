@@ -6,9 +6,11 @@
  *   1: an index stream through vq_entropy_decode(), with the alphabet,
  *      length and width taken from the next 7 bytes
  *   2: the container alone, listing CRC failures
+ *   3: a PVQ-coded float array through vq_pvqfile_decode()
  * Built with clang -fsanitize=fuzzer by 'make fuzz'; every make check
  * replays the committed corpus (tests/fuzz/corpus) through replay.c. */
 #include "config.h"
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,12 +61,23 @@ static void fuzz_container(const uint8_t *d, size_t n) {
   vq_container_destroy(c);
 }
 
+static void fuzz_pvq(const uint8_t *d, size_t n) {
+  vq_array *a = NULL;
+  if (vq_pvqfile_decode(&a, d, n, 1u << 22, "fuzz", NULL) == 0) {
+    uint64_t i;
+    for (i = 0; i < a->count; i++)
+      if (!isfinite(((const float *)a->data)[i])) abort();
+    vq_array_destroy(a);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
   case 0: fuzz_tokens(data + 1, size - 1); break;
   case 1: fuzz_stream(data + 1, size - 1); break;
-  default: fuzz_container(data + 1, size - 1); break;
+  case 2: fuzz_container(data + 1, size - 1); break;
+  default: fuzz_pvq(data + 1, size - 1); break;
   }
   return 0;
 }

@@ -2,7 +2,8 @@
 """Writes seed inputs for the fuzz target into a folder: .vq token files
 made by vqenc (every model, several dtypes and shapes), their index streams
 alone, and the files for the container-only target. Each seed starts with
-the target byte that fuzz_decode.c reads (0 tokens, 1 stream, 2 container).
+the target byte that fuzz_decode.c reads (0 tokens, 1 stream, 2 container,
+3 PVQ).
   tests/fuzz/make_seeds.py BUILDDIR OUTDIR"""
 import os
 import struct
@@ -64,6 +65,20 @@ def main():
                     "<H", a.size) + struct.pack("<H", w)
                 open(os.path.join(out, base + ".idx"), "wb").write(
                     b"\1" + head + payload)
+        floats = {
+            "pvq-small": rng.laplace(size=(3, 20)).astype("<f4"),
+            "pvq-1d": rng.normal(size=70).astype("<f4"),
+            "pvq-zeros": np.zeros((2, 8), dtype="<f4"),
+        }
+        for name, a in floats.items():
+            npy = os.path.join(tmp, name + ".npy")
+            np.save(npy, a)
+            for opts in (["--bits", "1"], ["--pulses", "40", "--block", "8"]):
+                vq = os.path.join(tmp, "p.vq")
+                subprocess.run([os.path.join(build, "apps", "vqenc"), "-q"] +
+                               opts + [npy, "-o", vq], check=True)
+                open(os.path.join(out, "%s-%s.pvq" % (name, opts[1])),
+                     "wb").write(b"\3" + open(vq, "rb").read())
 
 
 if __name__ == "__main__":

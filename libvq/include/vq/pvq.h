@@ -113,6 +113,21 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvqfile_decode(
     vq_array **out, const void *vq, size_t size, uint64_t max_values,
     const char *name, vq_diag *diag);
 
+/* What the HEAD chunk of a PVQ file declares. */
+typedef struct vq_pvqfile_info {
+  int ndim;
+  uint64_t shape[8];
+  uint32_t block, k;
+  float step, beta;
+} vq_pvqfile_info;
+
+/* Parses the payload of a HEAD chunk of kind VQ_KIND_PVQ (for listers).
+ * Returns VQ_ERR_UNSUPPORTED for another kind, VQ_ERR_FORMAT when
+ * invalid. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvqfile_info_parse(
+    vq_pvqfile_info *info, const void *head, size_t head_size,
+    vq_diag *diag);
+
 #ifdef __cplusplus
 }
 #endif
