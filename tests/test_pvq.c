@@ -200,6 +200,56 @@ static void test_search(vq_rng *r) {
   CHECK(worst[1] < 0.05);
 }
 
+/* A codeword searched for itself comes back: decode(encode(x)) is a
+ * fixed point. */
+static void test_fixed_point(vq_rng *r) {
+  static const uint32_t cases[][2] = {{4, 2}, {8, 5}, {16, 16}, {32, 7},
+                                      {64, 40}, {128, 128}};
+  size_t c;
+  for (c = 0; c < sizeof cases / sizeof *cases; c++) {
+    uint32_t n = cases[c][0], k = cases[c][1], i, t, same = 0;
+    int32_t *y = calloc(n, sizeof *y), *z = calloc(n, sizeof *z);
+    float *x = calloc(n, sizeof *x);
+    for (t = 0; t < 50; t++) {
+      memset(y, 0, n * sizeof *y);
+      for (i = 0; i < k; i++) y[vq_rng_below(r, n)]++;
+      for (i = 0; i < n; i++) {
+        if (vq_rng_below(r, 2)) y[i] = -y[i];
+        x[i] = (float)y[i] * 0.37f;
+      }
+      CHECK_EQ_INT(vq_pvq_search(z, NULL, x, n, k, 0), VQ_OK);
+      same += memcmp(y, z, n * sizeof *y) == 0;
+    }
+    CHECK_EQ_INT(same, 50);
+    free(y), free(z), free(x);
+  }
+}
+
+/* With a fixed gain step, coding the decoded array again gives the same
+ * file. */
+static void test_file_fixed_point(vq_rng *r) {
+  static const uint64_t shape[1] = {1000};
+  float x[1000];
+  size_t i, s1, s2;
+  uint8_t *v1, *v2;
+  vq_array *a = NULL;
+  vq_pvq_params p;
+  for (i = 0; i < 1000; i++)
+    x[i] = (float)(vq_rng_double(r) - 0.5) * 3.0f;
+  CHECK_EQ_INT(vq_pvq_params_init(&p), VQ_OK);
+  p.block = 16;
+  p.k = 9;
+  p.step = 0.05f;
+  CHECK_EQ_INT(vq_pvqfile_encode(&v1, &s1, NULL, &p, x, 1, shape, NULL),
+               VQ_OK);
+  CHECK_EQ_INT(vq_pvqfile_decode(&a, v1, s1, 0, NULL, NULL), VQ_OK);
+  CHECK_EQ_INT(vq_pvqfile_encode(&v2, &s2, NULL, &p, a->data, 1, shape,
+                                 NULL), VQ_OK);
+  CHECK(s1 == s2 && memcmp(v1, v2, s1) == 0);
+  vq_array_destroy(a);
+  vq_free(v1), vq_free(v2);
+}
+
 static void test_search_edges(void) {
   float x[4] = {0, 0, 0, 0}, bad[2] = {1.0f, NAN};
   int32_t y[4];
@@ -292,6 +342,8 @@ int main(void) {
   test_boundary(&r);
   test_coding(&r);
   test_search(&r);
+  test_fixed_point(&r);
+  test_file_fixed_point(&r);
   test_search_edges();
   return vq_test_finish("test_pvq");
 }
