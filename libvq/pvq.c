@@ -296,6 +296,53 @@ int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
   return VQ_OK;
 }
 
+int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
+                     const float *x, uint32_t n, uint32_t k, double lambda) {
+  double xx = 0.0, xy = 0.0, yy = 0.0, best_cost, best_corr = 0.0;
+  uint32_t *m, *best_m, i, j, best_k = 0;
+  int rc = check_nk(n, k);
+  if (k_used) *k_used = 0;
+  if (corr) *corr = 0.0;
+  if (rc < 0 || !y || !x || !(lambda >= 0.0) || isinf(lambda))
+    return VQ_ERR_INVALID_ARG;
+  for (i = 0; i < n; i++) {
+    if (!isfinite(x[i])) return VQ_ERR_NONFINITE;
+    xx += (double)x[i] * x[i];
+  }
+  m = vq_calloc_array(n, sizeof *m);
+  best_m = vq_calloc_array(n, sizeof *best_m);
+  if (!m || !best_m) {
+    free(m), free(best_m);
+    return VQ_ERR_NOMEM;
+  }
+  best_cost = 2.0 * xx; /* k' = 0: the whole of x is error, no bits */
+  for (j = 1; j <= k && xx > 0.0; j++) {
+    double best_num = -1.0, best_den = 1.0, c, cost;
+    uint32_t b = 0;
+    for (i = 0; i < n; i++) {
+      double num = xy + fabsf(x[i]), den = yy + 2.0 * m[i] + 1.0;
+      num *= num;
+      if (num * best_den > best_num * den)
+        best_num = num, best_den = den, b = i;
+    }
+    xy += fabsf(x[b]);
+    yy += 2.0 * m[b] + 1.0;
+    m[b]++;
+    c = xy / sqrt(yy * xx);
+    cost = xx * (2.0 - 2.0 * c) + lambda * vq_pvq_bits(n, j);
+    if (cost < best_cost) {
+      best_cost = cost, best_k = j, best_corr = c;
+      memcpy(best_m, m, n * sizeof *m);
+    }
+  }
+  for (i = 0; i < n; i++)
+    y[i] = x[i] < 0 ? -(int32_t)best_m[i] : (int32_t)best_m[i];
+  if (k_used) *k_used = best_k;
+  if (corr) *corr = best_corr;
+  free(m), free(best_m);
+  return VQ_OK;
+}
+
 /* ---- through the range coder ------------------------------------------- */
 
 int vq_pvq_write(vq_rc_enc *e, const int32_t *y, uint32_t n, uint32_t k) {

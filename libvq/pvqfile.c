@@ -18,6 +18,7 @@
 #include "pvq_rc.h"
 
 #define HEAD_VERSION 1
+#define MAX_BETA 16.0f  /* gain companding exponents beyond are refused */
 
 int32_t vq_gain_quantize(float g, float step, float beta) {
   double c;
@@ -28,8 +29,10 @@ int32_t vq_gain_quantize(float g, float step, float beta) {
 }
 
 float vq_gain_dequantize(int32_t q, float step, float beta) {
+  double g;
   if (q <= 0) return 0.0f;
-  return (float)(step * (beta > 1.0f ? pow((double)q, beta) : (double)q));
+  g = step * (beta > 1.0f ? pow((double)q, beta) : (double)q);
+  return g < 3.4e38 ? (float)g : INFINITY; /* no undefined conversion */
 }
 
 int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi, uint32_t size) {
@@ -269,7 +272,8 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
     return vq_diag_set(diag, VQ_ERR_ABI, "PVQ parameters not set up by "
                        "vq_pvq_params_init()");
   if (p->block < 1 || p->block > VQ_PVQ_MAX_N || p->k > VQ_PVQ_MAX_K ||
-      !(p->beta >= 1.0f) || !(p->step >= 0.0f) || isinf(p->step) ||
+      !(p->beta >= 1.0f) || p->beta > MAX_BETA || !(p->step >= 0.0f) ||
+      isinf(p->step) ||
       (!p->k && !(p->bits > 0.0 && p->bits <= 64.0)))
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "invalid PVQ parameters "
                        "(block %u, k %u, bits %g, step %g, beta %g)",
@@ -344,10 +348,13 @@ static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
   h->step = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
   h->beta = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
   h->alphabet = (uint32_t)get_le(b + pos, 4);
+  /* the largest gain must be a finite float too */
   if (h->block < 1 || h->block > VQ_PVQ_MAX_N || h->k > VQ_PVQ_MAX_K ||
       !(h->step > 0.0f) || isinf(h->step) || !(h->beta >= 1.0f) ||
-      isinf(h->beta) || h->alphabet < 1 ||
-      h->alphabet > VQ_ENTROPY_MAX_ALPHABET)
+      h->beta > MAX_BETA || h->alphabet < 1 ||
+      h->alphabet > VQ_ENTROPY_MAX_ALPHABET ||
+      !isfinite(vq_gain_dequantize((int32_t)h->alphabet - 1, h->step,
+                                   h->beta)))
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ parameters",
                        name);
   return VQ_OK;

@@ -250,6 +250,35 @@ static void test_file_fixed_point(vq_rng *r) {
   vq_free(v1), vq_free(v2);
 }
 
+/* The rate-aware search keeps fewer pulses as lambda grows (at lambda = 0
+ * the count of best correlation, which need not be k: a pulse more can
+ * lower it), and always returns a codeword of the pulses it reports. */
+static void test_search_rd(vq_rng *r) {
+  static const double lambdas[] = {0.0, 0.01, 0.1, 1.0, 100.0};
+  float x[32];
+  int32_t y[32];
+  uint32_t i, t, prev, used;
+  size_t l;
+  for (t = 0; t < 20; t++) {
+    for (i = 0; i < 32; i++)
+      x[i] = (float)(log(vq_rng_double(r) + 1e-12) *
+                     (vq_rng_below(r, 2) ? 1.0 : -1.0));
+    prev = 1000;
+    for (l = 0; l < sizeof lambdas / sizeof *lambdas; l++) {
+      uint32_t s = 0;
+      double c;
+      CHECK_EQ_INT(vq_pvq_search_rd(y, &used, &c, x, 32, 24, lambdas[l]),
+                   VQ_OK);
+      for (i = 0; i < 32; i++) s += (uint32_t)abs(y[i]);
+      CHECK_EQ_INT(s, used);
+      CHECK(used <= prev);
+      if (l == 0) CHECK(used >= 1 && c > 0.5);
+      prev = used;
+    }
+    CHECK(prev < 24);
+  }
+}
+
 static void test_search_edges(void) {
   float x[4] = {0, 0, 0, 0}, bad[2] = {1.0f, NAN};
   int32_t y[4];
@@ -343,6 +372,7 @@ int main(void) {
   test_coding(&r);
   test_search(&r);
   test_fixed_point(&r);
+  test_search_rd(&r);
   test_file_fixed_point(&r);
   test_search_edges();
   return vq_test_finish("test_pvq");

@@ -58,6 +58,17 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvq_search(int32_t *y, double *corr,
                                                   uint32_t n, uint32_t k,
                                                   unsigned flags);
 
+/* Rate-aware search: the pulse count k' <= k and codeword minimising
+ * |x|^2 (2 - 2 corr) + lambda log2 V(n, k'), the shape error of x under
+ * a perfect gain plus lambda times the index's cost in bits. Pulses are
+ * added greedily from none, so the codeword for every k' is on the way;
+ * lambda = 0 keeps the k' of greatest correlation (a pulse more can lower
+ * it). *k_used (may be NULL) is k', *corr (may be
+ * NULL) its correlation. Errors as vq_pvq_search(). */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvq_search_rd(
+    int32_t *y, uint32_t *k_used, double *corr, const float *x, uint32_t n,
+    uint32_t k, double lambda);
+
 /* Scalar gain quantizer, companded by beta (1: uniform; above 1, coarser
  * steps for larger gains, as activity masking wants):
  * q = round((g / step)^(1 / beta)), and back step * q^beta. g >= 0. */
@@ -78,7 +89,8 @@ typedef struct vq_pvq_params {
   double bits;            /* shape bits per value when k is 0 (default 2) */
   float step;             /* gain step; 0 (the default): chosen so that
                              gain and shape errors balance */
-  float beta;             /* gain companding exponent >= 1 (default 1) */
+  float beta;             /* gain companding exponent in [1, 16]
+                             (default 1) */
   unsigned flags;         /* VQ_PVQ_REFINE for the refined search */
   int nthreads;           /* <= 0: all cores (default 0) */
 } vq_pvq_params;
