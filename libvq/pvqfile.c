@@ -201,7 +201,7 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     gh = vq_gain_dequantize(qi, step, beta);
     nrm = shape_norm(y + start, n);
     for (i = 0; i < n; i++) {
-      double xh = qi && k ? (float)(gh * y[start + i] / nrm) : 0.0;
+      double xh = qi && k ? (float)((double)gh * y[start + i] / nrm) : 0.0;
       err += (x[start + i] - xh) * (x[start + i] - xh);
       sig += (double)x[start + i] * x[start + i];
     }
@@ -410,7 +410,7 @@ static int decode_payload(float *a, const layout *l, const pvq_head *h,
     }
     if ((rc = vq_pvq_read(&d, y, n, k)) < 0 || d.error) break;
     nrm = shape_norm(y, n);
-    for (i = 0; i < n; i++) a[start + i] = (float)(gh * y[i] / nrm);
+    for (i = 0; i < n; i++) a[start + i] = (float)((double)gh * y[i] / nrm);
   }
   if (rc == VQ_OK) rc = vq_rc_dec_finish(&d);
   else if (rc != VQ_ERR_NOMEM) rc = VQ_ERR_FORMAT;
