@@ -82,6 +82,19 @@ int vq_convert(void *dst, vq_dtype dst_type, const void *src,
 float vq_half_to_float(uint16_t h);
 float vq_bf16_to_float(uint16_t h);
 
+/* Little-endian integers of 1 to 8 bytes in byte buffers. */
+static inline void vq_put_le(uint8_t *p, uint64_t v, int bytes) {
+  int b;
+  for (b = 0; b < bytes; b++) p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static inline uint64_t vq_get_le(const uint8_t *p, int bytes) {
+  uint64_t v = 0;
+  int b;
+  for (b = bytes - 1; b >= 0; b--) v = v << 8 | p[b];
+  return v;
+}
+
 /* --- npy.c */
 typedef struct vq_npy_info {
   vq_dtype dtype;

@@ -84,18 +84,6 @@ static void block_of(const layout *l, uint64_t b, uint64_t *start,
   if (l->k && *k == 0) *k = 1;
 }
 
-static void put_le(uint8_t *p, uint64_t v, int bytes) {
-  int b;
-  for (b = 0; b < bytes; b++) p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes) {
-  uint64_t v = 0;
-  int b;
-  for (b = bytes - 1; b >= 0; b--) v = v << 8 | p[b];
-  return v;
-}
-
 static uint32_t float_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, 4);
@@ -219,7 +207,7 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     if (!*payload) rc = VQ_ERR_NOMEM;
   }
   if (rc == VQ_OK) {
-    put_le(*payload, gsize, 4);
+    vq_put_le(*payload, gsize, 4);
     memcpy(*payload + 4, gbuf, gsize);
     if (bsize) memcpy(*payload + 4 + gsize, body, bsize);
     *psize = 4 + gsize + bsize;
@@ -241,12 +229,12 @@ static uint8_t *head_write(size_t *size, int ndim, const uint64_t *shape,
   int i;
   if (!h) return NULL;
   h[0] = VQ_KIND_PVQ, h[1] = HEAD_VERSION, h[2] = (uint8_t)ndim, h[3] = 0;
-  for (i = 0; i < ndim; i++, pos += 8) put_le(h + pos, shape[i], 8);
-  put_le(h + pos, l->block, 4), pos += 4;
-  put_le(h + pos, l->k, 4), pos += 4;
-  put_le(h + pos, float_bits(step), 4), pos += 4;
-  put_le(h + pos, float_bits(beta), 4), pos += 4;
-  put_le(h + pos, alphabet, 4);
+  for (i = 0; i < ndim; i++, pos += 8) vq_put_le(h + pos, shape[i], 8);
+  vq_put_le(h + pos, l->block, 4), pos += 4;
+  vq_put_le(h + pos, l->k, 4), pos += 4;
+  vq_put_le(h + pos, float_bits(step), 4), pos += 4;
+  vq_put_le(h + pos, float_bits(beta), 4), pos += 4;
+  vq_put_le(h + pos, alphabet, 4);
   *size = n;
   return h;
 }
@@ -342,12 +330,12 @@ static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
   if (h->ndim < 1 || h->ndim > VQ_MAX_DIMS || b[3] != 0 ||
       c->size != 4 + 8 * (size_t)h->ndim + 20)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ header", name);
-  for (i = 0; i < h->ndim; i++, pos += 8) h->shape[i] = get_le(b + pos, 8);
-  h->block = (uint32_t)get_le(b + pos, 4), pos += 4;
-  h->k = (uint32_t)get_le(b + pos, 4), pos += 4;
-  h->step = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
-  h->beta = bits_float((uint32_t)get_le(b + pos, 4)), pos += 4;
-  h->alphabet = (uint32_t)get_le(b + pos, 4);
+  for (i = 0; i < h->ndim; i++, pos += 8) h->shape[i] = vq_get_le(b + pos, 8);
+  h->block = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
+  h->k = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
+  h->step = bits_float((uint32_t)vq_get_le(b + pos, 4)), pos += 4;
+  h->beta = bits_float((uint32_t)vq_get_le(b + pos, 4)), pos += 4;
+  h->alphabet = (uint32_t)vq_get_le(b + pos, 4);
   /* the largest gain must be a finite float too */
   if (h->block < 1 || h->block > VQ_PVQ_MAX_N || h->k > VQ_PVQ_MAX_K ||
       !(h->step > 0.0f) || isinf(h->step) || !(h->beta >= 1.0f) ||
@@ -389,7 +377,7 @@ static int decode_payload(float *a, const layout *l, const pvq_head *h,
   vq_rc_dec d;
   uint64_t b;
   int rc;
-  if (data->size < 4 || (gsize = (size_t)get_le(data->data, 4)) >
+  if (data->size < 4 || (gsize = (size_t)vq_get_le(data->data, 4)) >
                             data->size - 4)
     return vq_diag_set(diag, VQ_ERR_TRUNCATED, "%s: PVQ payload is "
                        "truncated", name);

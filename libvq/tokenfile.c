@@ -102,18 +102,6 @@ typedef struct token_head {
   uint8_t rebuilt[1024];      /* the header, when FLAG_NUMPY_HEADER */
 } token_head;
 
-static void put_le(uint8_t *p, uint64_t v, int bytes) {
-  int b;
-  for (b = 0; b < bytes; b++) p[b] = (uint8_t)(v >> (8 * b));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes) {
-  uint64_t v = 0;
-  int b;
-  for (b = bytes - 1; b >= 0; b--) v = v << 8 | p[b];
-  return v;
-}
-
 static size_t head_fixed_size(int ndim) {
   return 5 + 8 * (size_t)ndim + 4 + 8 + 8 + 4;
 }
@@ -129,11 +117,11 @@ static uint8_t *head_write(const token_head *h, size_t *size) {
   b[2] = (uint8_t)h->dtype;
   b[3] = (uint8_t)h->flags;
   b[4] = (uint8_t)h->ndim;
-  for (i = 0; i < h->ndim; i++, pos += 8) put_le(b + pos, h->shape[i], 8);
-  put_le(b + pos, h->alphabet, 4), pos += 4;
-  put_le(b + pos, (uint64_t)h->offset, 8), pos += 8;
-  put_le(b + pos, h->width, 8), pos += 8;
-  put_le(b + pos, h->npy_header_size, 4), pos += 4;
+  for (i = 0; i < h->ndim; i++, pos += 8) vq_put_le(b + pos, h->shape[i], 8);
+  vq_put_le(b + pos, h->alphabet, 4), pos += 4;
+  vq_put_le(b + pos, (uint64_t)h->offset, 8), pos += 8;
+  vq_put_le(b + pos, h->width, 8), pos += 8;
+  vq_put_le(b + pos, h->npy_header_size, 4), pos += 4;
   memcpy(b + pos, h->npy_header, h->npy_header_size);
   *size = pos + h->npy_header_size;
   return b;
@@ -168,13 +156,13 @@ static int head_read(token_head *h, uint64_t *count, const vq_chunk *c,
                        name, b[2], b[3], h->ndim, n);
   *count = 1;
   for (i = 0; i < h->ndim; i++, pos += 8) {
-    h->shape[i] = get_le(b + pos, 8);
+    h->shape[i] = vq_get_le(b + pos, 8);
     if (vq_mul_u64(*count, h->shape[i], count)) *count = UINT64_MAX;
   }
-  h->alphabet = (uint32_t)get_le(b + pos, 4), pos += 4;
-  h->offset = (int64_t)get_le(b + pos, 8), pos += 8;
-  h->width = get_le(b + pos, 8), pos += 8;
-  h->npy_header_size = (uint32_t)get_le(b + pos, 4), pos += 4;
+  h->alphabet = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
+  h->offset = (int64_t)vq_get_le(b + pos, 8), pos += 8;
+  h->width = vq_get_le(b + pos, 8), pos += 8;
+  h->npy_header_size = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
   h->npy_header = b + pos;
   if (*count > lim->max_tokens ||
       vq_mul_u64(*count, 4 + vq_dtype_size(h->dtype), &bytes) ||
