@@ -32,13 +32,18 @@ static void usage(FILE *f) {
 "Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
 }
 
-/* The stream kind: the first HEAD byte when the file starts as a .vq
- * does (the decoders check everything properly). */
+/* The stream kind, the first byte of HEAD, or -1 when the container does
+ * not parse (the token decoder then says what is wrong with it). */
 static int stream_kind(const uint8_t *b, size_t size) {
-  if (size < 19 || memcmp(b, "\x89VQF\r\n\x1a\n", 8) != 0 ||
-      memcmp(b + 10, "HEAD", 4) != 0)
-    return -1;
-  return b[18];
+  vq_container *c = NULL;
+  const vq_chunk *head;
+  int kind = -1;
+  if (vq_container_parse(&c, b, size, VQ_CONTAINER_LIST_BAD_CRC, NULL, NULL,
+                         NULL) == VQ_OK &&
+      (head = vq_container_find(c, "HEAD", 0)) != NULL)
+    kind = head->data[0];
+  vq_container_destroy(c);
+  return kind;
 }
 
 int main(int argc, char **argv) {

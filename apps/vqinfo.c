@@ -165,17 +165,12 @@ static void show_pvq(const vq_chunk *head, int json) {
   }
 }
 
-static void show_tokens(const vq_container *c, int json) {
-  const vq_chunk *head = vq_container_find(c, "HEAD", 0);
-  const vq_chunk *data = vq_container_find(c, "DATA", 0);
+static void show_tokens(const vq_chunk *head, const vq_chunk *data,
+                        int json) {
   vq_tokenfile_info t;
-  if (head && head->size && head->data[0] == VQ_KIND_PVQ) {
-    show_pvq(head, json);
-    return;
-  }
-  if (!head || vq_tokenfile_info_parse(&t, head->data, head->size,
-                                       data ? data->data : NULL,
-                                       data ? data->size : 0, NULL) < 0)
+  if (vq_tokenfile_info_parse(&t, head->data, head->size,
+                              data ? data->data : NULL,
+                              data ? data->size : 0, NULL) < 0)
     return;
   if (json) {
     printf(", \"kind\": \"tokens\", \"tokens\": {\"dtype\": \"%s\", "
@@ -195,6 +190,14 @@ static void show_tokens(const vq_container *c, int json) {
     if (t.rate) printf(" (rate %d)", t.rate);
     printf("\n");
   }
+}
+
+/* What the HEAD chunk declares, by stream kind. */
+static void show_head(const vq_container *c, int json) {
+  const vq_chunk *head = vq_container_find(c, "HEAD", 0);
+  if (!head) return;
+  if (head->data[0] == VQ_KIND_PVQ) show_pvq(head, json);
+  else show_tokens(head, vq_container_find(c, "DATA", 0), json);
 }
 
 /* A .vq file: its chunks with sizes and CRC status, then what HEAD says.
@@ -242,7 +245,7 @@ static int show_vq(const char *path, int json) {
                                          : "  (unknown, skipped)");
   }
   if (json) printf("]");
-  show_tokens(c, json);
+  show_head(c, json);
   if (json) printf("}\n");
   vq_container_destroy(c);
   free(buf);

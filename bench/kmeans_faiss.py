@@ -10,11 +10,9 @@ ours / FAISS. Search throughput is compared with faiss.IndexFlatL2 (k = 1)
 on the same vectors, and our GFLOP/s with the FMA peak that bench_search
 measures on this machine."""
 import argparse
-import glob
 import json
 import os
 import platform
-import struct
 import subprocess
 import sys
 import tempfile
@@ -22,6 +20,8 @@ import time
 
 import numpy as np
 import faiss
+
+from benchutil import kodak_luma, read_codebook
 
 ITERS = 20
 FAISS_DEFAULT_MPC = 256     # faiss.Kmeans max_points_per_centroid default
@@ -35,16 +35,11 @@ INITS = ("random", "kmeans++")
 def kodak_patches(kodak, n, seed=0):
     """n 8 x 8 BT.601 luma patches at random positions of the Kodak PNGs
     (the same number from each image)."""
-    from PIL import Image
-    files = sorted(glob.glob(os.path.join(kodak, "*.png")))
-    if not files:
-        sys.exit("no Kodak PNGs in %s (use --kodak DIR)" % kodak)
+    images = list(kodak_luma(kodak))
     rng = np.random.default_rng(seed)
-    per = -(-n // len(files))
+    per = -(-n // len(images))
     out = []
-    for f in files:
-        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
-        y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    for y in images:
         rows = rng.integers(0, y.shape[0] - 8 + 1, per)
         cols = rng.integers(0, y.shape[1] - 8 + 1, per)
         out.extend(y[r:r + 8, c:c + 8].ravel() for r, c in zip(rows, cols))
@@ -58,19 +53,6 @@ def gaussian_mixture(n, d, centres, seed=1):
     c = rng.normal(0.0, 4.0, (centres, d))
     x = c[rng.integers(0, centres, n)] + rng.normal(0.0, 1.0, (n, d))
     return np.ascontiguousarray(x.astype(np.float32))
-
-
-def read_codebook(path):
-    """Tensor "codebook" of a safetensors file, with numpy alone."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (hlen,) = struct.unpack("<Q", raw[:8])
-    t = json.loads(raw[8:8 + hlen])["codebook"]
-    if t["dtype"] != "F32":
-        sys.exit("%s: codebook is %s, expected F32" % (path, t["dtype"]))
-    b, e = t["data_offsets"]
-    return np.frombuffer(raw[8 + hlen + b:8 + hlen + e],
-                         dtype="<f4").reshape(t["shape"])
 
 
 def mse(x, cb):

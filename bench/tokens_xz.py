@@ -12,45 +12,29 @@ against xz and zstd on the raw .npy, and the index-stream encode and decode
 speed on one thread (bench_entropy, best of several runs). Every .vq is
 decoded with vqdec and compared byte for byte with its .npy."""
 import argparse
-import glob
 import json
 import os
 import platform
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from benchutil import kodak_luma, read_codebook
+
 
 def kodak_grids(kodak):
     """[24, 64, 96, 64]: the non-overlapping 8 x 8 BT.601 luma patches of
     each Kodak image, portrait images turned to landscape."""
-    from PIL import Image
-    files = sorted(glob.glob(os.path.join(kodak, "*.png")))
-    if len(files) != 24:
-        sys.exit("expected the 24 Kodak PNGs in %s (use --kodak DIR)" % kodak)
     out = []
-    for f in files:
-        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
-        y = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    for y in kodak_luma(kodak, 24):
         if y.shape[0] > y.shape[1]:
             y = y.T
         h, w = y.shape[0] // 8, y.shape[1] // 8
         p = y[:h * 8, :w * 8].reshape(h, 8, w, 8).transpose(0, 2, 1, 3)
         out.append(p.reshape(h, w, 64))
     return np.stack(out)
-
-
-def read_codebook(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (hlen,) = struct.unpack("<Q", raw[:8])
-    t = json.loads(raw[8:8 + hlen])["codebook"]
-    b, e = t["data_offsets"]
-    return np.frombuffer(raw[8 + hlen + b:8 + hlen + e],
-                         dtype="<f4").reshape(t["shape"])
 
 
 def nearest(x, cb):

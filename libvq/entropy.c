@@ -250,28 +250,38 @@ static int enc_constant(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
-/* The precision whose table plus coded indices cost fewest bits. */
-static int best_precision(const uint64_t *counts, uint32_t k,
-                          unsigned *best) {
+/* The table, of all precisions tried, whose own bits plus the coded
+ * indices' cost fewest (the first on a tie); *best is built, the others
+ * are released. */
+static int best_table(vq_stat_model *best, const uint64_t *counts,
+                      uint32_t k) {
   static const unsigned tries[] = {16, 12, 10, 9, 8, 7, 6, 5, 4, 3};
   double best_bits = HUGE_VAL;
   size_t t;
+  memset(best, 0, sizeof *best);
   for (t = 0; t < sizeof tries / sizeof *tries; t++) {
     vq_stat_model m;
     vq_rc_enc e;
     const uint8_t *out;
     size_t size;
-    double bits;
+    double bits = 0.0;
     int rc = vq_stat_model_build(&m, counts, k, tries[t]);
-    if (rc < 0) return rc;
-    vq_rc_enc_init(&e);
-    vq_stat_table_write(&e, &m);
-    rc = vq_rc_enc_finish(&e, &out, &size);
-    bits = 8.0 * (double)size + vq_stat_model_cost(&m, counts);
-    vq_rc_enc_clear(&e);
-    vq_stat_model_clear(&m);
-    if (rc < 0) return rc;
-    if (bits < best_bits) best_bits = bits, *best = tries[t];
+    if (rc == VQ_OK) {
+      vq_rc_enc_init(&e);
+      vq_stat_table_write(&e, &m);
+      rc = vq_rc_enc_finish(&e, &out, &size);
+      bits = 8.0 * (double)size + vq_stat_model_cost(&m, counts);
+      vq_rc_enc_clear(&e);
+    }
+    if (rc < 0 || bits >= best_bits) {
+      vq_stat_model_clear(&m);
+      if (rc == VQ_OK) continue;
+      vq_stat_model_clear(best);
+      return rc;
+    }
+    vq_stat_model_clear(best);
+    *best = m;
+    best_bits = bits;
   }
   return VQ_OK;
 }
@@ -280,11 +290,9 @@ static int enc_static(candidate *c, const uint32_t *s, size_t n,
                       uint32_t k, const uint64_t *counts) {
   vq_stat_model m;
   vq_rc_enc e;
-  unsigned prec = 16;
   size_t i;
-  int rc = best_precision(counts, k, &prec);
-  if (rc < 0 || (rc = vq_stat_model_build(&m, counts, k, prec)) < 0)
-    return rc;
+  int rc = best_table(&m, counts, k);
+  if (rc < 0) return rc;
   vq_rc_enc_init(&e);
   vq_stat_table_write(&e, &m);
   for (i = 0; i < n; i++) vq_stat_encode(&e, &m, s[i]);
@@ -301,12 +309,10 @@ static int enc_match_static(candidate *c, const uint32_t *s, size_t n,
   vq_stat_model st;
   match_models m;
   vq_rc_enc e;
-  unsigned prec = 16;
   int rc;
   if (!miss) return VQ_ERR_NOMEM;
   match_misses(miss, s, n, w);
-  rc = best_precision(miss, k, &prec);
-  if (rc == VQ_OK) rc = vq_stat_model_build(&st, miss, k, prec);
+  rc = best_table(&st, miss, k);
   free(miss);
   if (rc < 0) return rc;
   vq_rc_enc_init(&e);

@@ -229,6 +229,22 @@ static void refine(uint32_t *y, const float *ax, uint32_t n, uint32_t k,
   }
 }
 
+/* The coordinate where one more pulse raises xy / sqrt(yy) most: the
+ * largest (xy + a_i)^2 / (yy + 2 m_i + 1), compared by
+ * cross-multiplication (no division), the first on a tie. */
+static uint32_t greedy_pick(const float *ax, const uint32_t *m, uint32_t n,
+                            double xy, double yy) {
+  double best_num = -1.0, best_den = 1.0;
+  uint32_t best = 0, i;
+  for (i = 0; i < n; i++) {
+    double num = xy + ax[i], den = yy + 2.0 * m[i] + 1.0;
+    num *= num;
+    if (num * best_den > best_num * den)
+      best_num = num, best_den = den, best = i;
+  }
+  return best;
+}
+
 int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
                   uint32_t k, unsigned flags) {
   float *ax;
@@ -274,17 +290,9 @@ int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
       yy += (double)m[i] * m[i];
     }
   }
-  /* Greedy: the pulse that maximises (xy + |x_i|)^2 / (yy + 2 y_i + 1),
-   * compared by cross-multiplication. */
+  /* Greedy: the rest of the pulses one at a time. */
   for (; placed < k; placed++) {
-    double best_num = -1.0, best_den = 1.0;
-    uint32_t best = 0;
-    for (i = 0; i < n; i++) {
-      double num = xy + ax[i], den = yy + 2.0 * m[i] + 1.0;
-      num *= num;
-      if (num * best_den > best_num * den)
-        best_num = num, best_den = den, best = i;
-    }
+    uint32_t best = greedy_pick(ax, m, n, xy, yy);
     xy += ax[best];
     yy += 2.0 * m[best] + 1.0;
     m[best]++;
@@ -300,6 +308,7 @@ int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
                      const float *x, uint32_t n, uint32_t k, double lambda) {
   double xx = 0.0, xy = 0.0, yy = 0.0, best_cost, best_corr = 0.0;
   uint32_t *m, *best_m, i, j, best_k = 0;
+  float *ax;
   int rc = check_nk(n, k);
   if (k_used) *k_used = 0;
   if (corr) *corr = 0.0;
@@ -311,21 +320,17 @@ int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
   }
   m = vq_calloc_array(n, sizeof *m);
   best_m = vq_calloc_array(n, sizeof *best_m);
-  if (!m || !best_m) {
-    free(m), free(best_m);
+  ax = vq_malloc_array(n, sizeof *ax);
+  if (!m || !best_m || !ax) {
+    free(m), free(best_m), free(ax);
     return VQ_ERR_NOMEM;
   }
+  for (i = 0; i < n; i++) ax[i] = fabsf(x[i]);
   best_cost = 2.0 * xx; /* k' = 0: the whole of x is error, no bits */
   for (j = 1; j <= k && xx > 0.0; j++) {
-    double best_num = -1.0, best_den = 1.0, c, cost;
-    uint32_t b = 0;
-    for (i = 0; i < n; i++) {
-      double num = xy + fabsf(x[i]), den = yy + 2.0 * m[i] + 1.0;
-      num *= num;
-      if (num * best_den > best_num * den)
-        best_num = num, best_den = den, b = i;
-    }
-    xy += fabsf(x[b]);
+    uint32_t b = greedy_pick(ax, m, n, xy, yy);
+    double c, cost;
+    xy += ax[b];
     yy += 2.0 * m[b] + 1.0;
     m[b]++;
     c = xy / sqrt(yy * xx);
@@ -339,7 +344,7 @@ int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
     y[i] = x[i] < 0 ? -(int32_t)best_m[i] : (int32_t)best_m[i];
   if (k_used) *k_used = best_k;
   if (corr) *corr = best_corr;
-  free(m), free(best_m);
+  free(m), free(best_m), free(ax);
   return VQ_OK;
 }
 

@@ -146,19 +146,16 @@ static void enc_normalize(vq_rc_enc *e) {
   }
 }
 
-/* Codes the interval [lo, hi) of a total of 2^15. */
-static void encode(vq_rc_enc *e, uint32_t lo, uint32_t hi) {
-  uint32_t r = e->range >> VQ_CDF_BITS;
-  e->low += (uint64_t)r * lo;
-  e->range = hi < VQ_CDF_ONE ? r * (hi - lo) : e->range - r * lo;
-  enc_normalize(e);
-}
-
 void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits) {
   uint32_t r = e->range >> bits;
   e->low += (uint64_t)r * lo;
   e->range = lo + f < (1u << bits) ? r * f : e->range - r * lo;
   enc_normalize(e);
+}
+
+/* Codes the interval [lo, hi) of a total of 2^15. */
+static void encode(vq_rc_enc *e, uint32_t lo, uint32_t hi) {
+  vq_rc_enc_freq(e, lo, hi - lo, VQ_CDF_BITS);
 }
 
 void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
@@ -236,25 +233,6 @@ void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
   if (d->code >= d->range) d->error = 1;
 }
 
-static inline void dec_normalize(vq_rc_dec *d) {
-  while (d->range < TOP) {
-    d->range <<= 8;
-    d->code = d->code << 8 | vq_rc_next_byte(d);
-  }
-}
-
-/* Takes the interval [lo, hi) that was found, as the encoder did. */
-static inline void dec_update(vq_rc_dec *d, uint32_t r, uint32_t lo,
-                              uint32_t hi) {
-  d->code -= r * lo;
-  d->range = hi < VQ_CDF_ONE ? r * (hi - lo) : d->range - r * lo;
-  if (d->code >= d->range) { /* only a damaged stream gets here */
-    d->error = 1;
-    d->code = 0;
-  }
-  dec_normalize(d);
-}
-
 /* The symbol whose scaled interval holds code, for a CDF of n + 1
  * entries. */
 static inline unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf,
@@ -278,24 +256,8 @@ static inline unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf,
   }
   lo = cum(cdf, n, s);
   hi = s + 1 < n ? cum(cdf, n, s + 1) : VQ_CDF_ONE;
-  dec_update(d, r, lo, hi);
+  vq_rc_dec_freq(d, lo, hi - lo, VQ_CDF_BITS);
   return s;
-}
-
-uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits) {
-  uint32_t v = d->code / (d->range >> bits), top = (1u << bits) - 1;
-  return v < top ? v : top;
-}
-
-void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f, unsigned bits) {
-  uint32_t r = d->range >> bits;
-  d->code -= r * lo;
-  d->range = lo + f < (1u << bits) ? r * f : d->range - r * lo;
-  if (d->code >= d->range) {
-    d->error = 1;
-    d->code = 0;
-  }
-  dec_normalize(d);
 }
 
 unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
@@ -311,8 +273,8 @@ unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m) {
 int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m) {
   uint32_t r = d->range >> VQ_CDF_BITS, split = bit_split(m);
   int bit = d->code >= r * split;
-  if (bit) dec_update(d, r, split, VQ_CDF_ONE);
-  else dec_update(d, r, 0, split);
+  if (bit) vq_rc_dec_freq(d, split, VQ_CDF_ONE - split, VQ_CDF_BITS);
+  else vq_rc_dec_freq(d, 0, split, VQ_CDF_BITS);
   bit_adapt(m, bit);
   return bit;
 }
@@ -329,7 +291,7 @@ static uint32_t dec_small_uint(vq_rc_dec *d, uint32_t n) {
     d->error = 1;
     d->code = 0;
   }
-  dec_normalize(d);
+  vq_rc_dec_normalize(d);
   return v;
 }
 

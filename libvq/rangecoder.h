@@ -81,17 +81,42 @@ static inline uint8_t vq_rc_next_byte(vq_rc_dec *d) {
   return b;
 }
 
+/* Refills the range to at least 2^24, a byte at a time, as the encoder's
+ * renormalisation wrote them. */
+static inline void vq_rc_dec_normalize(vq_rc_dec *d) {
+  while (d->range < (1u << 24)) {
+    d->range <<= 8;
+    d->code = d->code << 8 | vq_rc_next_byte(d);
+  }
+}
+
+/* The two halves of decoding an interval of a total of 2^bits (what
+ * vq_rc_enc_freq() codes; inline, as static-table decoding runs on them):
+ * the target in [0, 2^bits), which the caller looks up, then the interval
+ * [lo, lo + f) of the symbol it found. */
+static inline uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits) {
+  uint32_t v = d->code / (d->range >> bits), top = (1u << bits) - 1;
+  return v < top ? v : top;
+}
+
+static inline void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f,
+                                  unsigned bits) {
+  uint32_t r = d->range >> bits;
+  d->code -= r * lo;
+  d->range = lo + f < (1u << bits) ? r * f : d->range - r * lo;
+  if (d->code >= d->range) { /* only a damaged stream gets here */
+    d->error = 1;
+    d->code = 0;
+  }
+  vq_rc_dec_normalize(d);
+}
+
 /* Starts decoding buf[0..size); never reads outside it. */
 void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size);
 unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n);
 unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m);
 int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m);
 uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits);
-/* The two halves of decoding a vq_rc_enc_freq() symbol: the target in
- * [0, 2^bits) (look up the symbol whose interval holds it), then the
- * interval [lo, lo + f) of that symbol. */
-uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits);
-void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f, unsigned bits);
 /* A value out of [0, n) marks the stream invalid (and returns 0). */
 uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n);
 /* 0 when every byte was consumed exactly and the stream was valid;

@@ -48,22 +48,9 @@ static inline void vq_stat_encode(vq_rc_enc *e, const vq_stat_model *m,
  * rank for the first target of a bucket of 16; the ranks after it are
  * walked (rarely more than one step). */
 static inline uint32_t vq_stat_decode(vq_rc_dec *d, const vq_stat_model *m) {
-  uint32_t r = d->range >> VQ_STAT_BITS, t = d->code / r, k, lo, hi;
-  if (t > (1u << VQ_STAT_BITS) - 1) t = (1u << VQ_STAT_BITS) - 1;
-  k = m->lut[t >> 4];
+  uint32_t t = vq_rc_dec_target(d, VQ_STAT_BITS), k = m->lut[t >> 4];
   while (m->cum[k + 1] <= t) k++;
-  lo = m->cum[k];
-  hi = m->cum[k + 1];
-  d->code -= r * lo;
-  d->range = hi < (1u << VQ_STAT_BITS) ? r * (hi - lo) : d->range - r * lo;
-  if (d->code >= d->range) {
-    d->error = 1;
-    d->code = 0;
-  }
-  while (d->range < (1u << 24)) {
-    d->range <<= 8;
-    d->code = d->code << 8 | vq_rc_next_byte(d);
-  }
+  vq_rc_dec_freq(d, m->cum[k], m->freq[k], VQ_STAT_BITS);
   return m->sym[k];
 }
 

@@ -1,0 +1,35 @@
+"""Helpers the benchmark scripts share: the Kodak images as BT.601 luma
+and libvq codebooks read with numpy alone."""
+import glob
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+
+def kodak_luma(kodak, count=None):
+    """The Kodak PNGs of folder kodak, sorted by name, as float32 BT.601
+    luma arrays; exits when there are none (or not exactly count)."""
+    from PIL import Image
+    files = sorted(glob.glob(os.path.join(kodak, "*.png")))
+    if not files or (count is not None and len(files) != count):
+        sys.exit("expected %s Kodak PNGs in %s (use --kodak DIR)" %
+                 (count or "the", kodak))
+    for f in files:
+        rgb = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
+        yield 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+
+
+def read_codebook(path):
+    """Tensor "codebook" of a safetensors file, with numpy alone."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    t = json.loads(raw[8:8 + hlen])["codebook"]
+    if t["dtype"] != "F32":
+        sys.exit("%s: codebook is %s, expected F32" % (path, t["dtype"]))
+    b, e = t["data_offsets"]
+    return np.frombuffer(raw[8 + hlen + b:8 + hlen + e],
+                         dtype="<f4").reshape(t["shape"])
