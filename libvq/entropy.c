@@ -13,6 +13,7 @@
 #include "vq/entropy.h"
 #include "internal.h"
 #include "rangecoder.h"
+#include "countmodel.h"
 #include "statmodel.h"
 #include "symmodel.h"
 
@@ -39,6 +40,7 @@ const char *vq_entropy_model_name(vq_entropy_model m) {
   case VQ_ENTROPY_MATCH: return "match";
   case VQ_ENTROPY_ORDER1: return "order1";
   case VQ_ENTROPY_MATCH_STATIC: return "match-static";
+  case VQ_ENTROPY_COUNTS: return "counts";
   }
   return "unknown";
 }
@@ -51,7 +53,7 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
                        "[1, %u]", (unsigned long)p->alphabet,
                        VQ_ENTROPY_MAX_ALPHABET);
-  if ((unsigned)p->model > VQ_ENTROPY_MATCH_STATIC)
+  if ((unsigned)p->model > VQ_ENTROPY_COUNTS)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown model %d",
                        (int)p->model);
   if (p->rate < 0 || p->rate > 10)
@@ -359,6 +361,17 @@ static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
+static int enc_counts(candidate *c, const uint32_t *s, size_t n,
+                      uint32_t k, const uint64_t *counts, unsigned rate) {
+  vq_rc_enc e;
+  int rc;
+  vq_rc_enc_init(&e);
+  rc = vq_count_encode(&e, s, n, counts, k, rate);
+  if (rc == VQ_OK) rc = take(c, &e, VQ_ENTROPY_COUNTS, rate);
+  vq_rc_enc_clear(&e);
+  return rc;
+}
+
 /* Keeps the smaller of *best and c (the first on a tie). */
 static void keep(candidate *best, candidate *c, vq_entropy_stats *st,
                  vq_entropy_model model, int rate) {
@@ -450,6 +463,25 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
     }
     if (p->rate) break;
   }
+  if (want == VQ_ENTROPY_COUNTS || (want == VQ_ENTROPY_AUTO &&
+                                    n <= VQ_COUNT_MAX_N)) {
+    unsigned rate = p->rate ? (unsigned)p->rate : 4;
+    if (n > VQ_COUNT_MAX_N)
+      return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "the counts model codes "
+                         "at most %u indices, not %lu", VQ_COUNT_MAX_N,
+                         (unsigned long)n);
+    if ((rc = enc_counts(&c, s, n, p->alphabet, counts, rate)) < 0)
+      return rc;
+    /* it decodes at a third of the speed of the others: in auto mode it
+       must save more than 1/128 of the size */
+    if (want == VQ_ENTROPY_AUTO && best->buf &&
+        c.size + best->size / 128 >= best->size) {
+      free(c.buf);
+      c.buf = NULL;
+    } else {
+      keep(best, &c, st, VQ_ENTROPY_COUNTS, (int)rate);
+    }
+  }
   return VQ_OK;
 }
 
@@ -528,6 +560,8 @@ static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
     }
     vq_sym_model_clear(&m.tree);
     vq_stat_model_clear(&st);
+  } else if (model == VQ_ENTROPY_COUNTS) {
+    rc = vq_count_decode(d, s, n, k, rate);
   } else if (model == VQ_ENTROPY_ORDER1) {
     order1_models *m = malloc(sizeof *m);
     rc = m ? order1_init(m, k, rate) : VQ_ERR_NOMEM;
@@ -565,7 +599,7 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
                        "is shorter than its header", (unsigned long)size);
   model = b[0];
   rate = b[1];
-  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_MATCH_STATIC)
+  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_COUNTS)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "unknown index model %d", model);
   if ((model >= VQ_ENTROPY_ADAPTIVE) != (rate != 0) || rate > 10)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid rate %u for the %s "

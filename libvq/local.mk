@@ -30,6 +30,8 @@ libvqcore_la_SOURCES = \
   libvq/symmodel.h \
   libvq/statmodel.c \
   libvq/statmodel.h \
+  libvq/countmodel.c \
+  libvq/countmodel.h \
   libvq/entropy.c \
   libvq/sha256.c \
   libvq/container.c \

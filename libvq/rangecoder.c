@@ -146,11 +146,21 @@ static void enc_normalize(vq_rc_enc *e) {
   }
 }
 
-void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits) {
-  uint32_t r = e->range >> bits;
+/* Codes [lo, lo + f) of total, r = range / total (the last interval
+ * also takes the rounding remainder). */
+static void enc_interval(vq_rc_enc *e, uint32_t r, uint32_t lo, uint32_t f,
+                         uint32_t total) {
   e->low += (uint64_t)r * lo;
-  e->range = lo + f < (1u << bits) ? r * f : e->range - r * lo;
+  e->range = lo + f < total ? r * f : e->range - r * lo;
   enc_normalize(e);
+}
+
+void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits) {
+  enc_interval(e, e->range >> bits, lo, f, 1u << bits);
+}
+
+void vq_rc_enc_range(vq_rc_enc *e, uint32_t lo, uint32_t f, uint32_t total) {
+  enc_interval(e, e->range / total, lo, f, total);
 }
 
 /* Codes the interval [lo, hi) of a total of 2^15. */

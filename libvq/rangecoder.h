@@ -58,6 +58,10 @@ void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m);
 /* Codes the interval [lo, lo + f) of a total of 2^bits (bits <= 16,
  * f >= 1, lo + f <= 2^bits): static models with their own tables. */
 void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits);
+/* Codes the interval [lo, lo + f) of any total in [1, 2^24) (f >= 1,
+ * lo + f <= total): one division per symbol; the rounding loss grows
+ * with total / range, so keep totals well below 2^24. */
+void vq_rc_enc_range(vq_rc_enc *e, uint32_t lo, uint32_t f, uint32_t total);
 /* nbits <= 16 raw (equiprobable) bits. */
 void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits);
 /* v in [0, n), n >= 1, any n up to 2^64 - 1 (n = 0 means 2^64). */
@@ -99,16 +103,31 @@ static inline uint32_t vq_rc_dec_target(const vq_rc_dec *d, unsigned bits) {
   return v < top ? v : top;
 }
 
-static inline void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f,
-                                  unsigned bits) {
-  uint32_t r = d->range >> bits;
+/* The same two halves for a total in [1, 2^24) (vq_rc_enc_range()):
+ * dec_total_target() returns the target in [0, total) and the scale the
+ * second half needs. */
+static inline uint32_t vq_rc_dec_total_target(const vq_rc_dec *d,
+                                              uint32_t total, uint32_t *r) {
+  uint32_t v;
+  *r = d->range / total;
+  v = d->code / *r;
+  return v < total - 1 ? v : total - 1;
+}
+
+static inline void vq_rc_dec_range(vq_rc_dec *d, uint32_t lo, uint32_t f,
+                                   uint32_t total, uint32_t r) {
   d->code -= r * lo;
-  d->range = lo + f < (1u << bits) ? r * f : d->range - r * lo;
+  d->range = lo + f < total ? r * f : d->range - r * lo;
   if (d->code >= d->range) { /* only a damaged stream gets here */
     d->error = 1;
     d->code = 0;
   }
   vq_rc_dec_normalize(d);
+}
+
+static inline void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f,
+                                  unsigned bits) {
+  vq_rc_dec_range(d, lo, f, 1u << bits, d->range >> bits);
 }
 
 /* Starts decoding buf[0..size); never reads outside it. */

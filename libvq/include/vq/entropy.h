@@ -26,9 +26,13 @@ typedef enum vq_entropy_model {
   VQ_ENTROPY_ORDER1 = 5,    /* one adaptive tree per value of the left
                                neighbour (order-1 context); alphabets of
                                at most 256 */
-  VQ_ENTROPY_MATCH_STATIC = 6 /* the match flags, then a frequency table
+  VQ_ENTROPY_MATCH_STATIC = 6, /* the match flags, then a frequency table
                                sent in the stream for the indices that
                                match neither neighbour */
+  VQ_ENTROPY_COUNTS = 7     /* the exact count of every index sent, then
+                               each index coded with the counts that
+                               remain (enumerative); streams of at most
+                               2^22 - 1 indices */
 } vq_entropy_model;
 
 typedef struct vq_entropy_params {
