@@ -11,16 +11,19 @@ static const char *prog = "vqdec";
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: vqdec [options] IN.vq -o OUT.npy\n"
+"Usage: vqdec [options] IN.vq -o OUT.{png,ppm,pgm,npy}\n"
 "\n"
-"Decodes a .vq file. A token file becomes the .npy it was made from,\n"
+"Decodes a .vq file. An image becomes a PNG, PPM or PGM file (from the\n"
+"extension of OUT); a token file becomes the .npy it was made from,\n"
 "byte for byte; a PVQ-coded float array becomes a float32 .npy of its\n"
 "shape. Every length, dimension and checksum is verified before\n"
 "anything is allocated or written; a damaged file is reported and no\n"
 "output is left behind.\n"
 "\n"
 "Options:\n"
-"  -o, --output FILE  the .npy file to write (required)\n"
+"  -o, --output FILE  the file to write (required)\n"
+"  --compare REF      images: print PSNR and SSIM against the image REF\n"
+"  --threads N        images: decoding threads (default: all cores)\n"
 "  --max-memory MB    refuse files that would need more memory than this\n"
 "                     (default 16384)\n"
 "  --json             print statistics as one JSON object on stdout\n"
@@ -46,10 +49,51 @@ static int stream_kind(const uint8_t *b, size_t size) {
   return kind;
 }
 
+static int is_image_name(const char *path) {
+  return cli_ends_with(path, ".png") || cli_ends_with(path, ".ppm") ||
+         cli_ends_with(path, ".pgm") || cli_ends_with(path, ".pnm");
+}
+
+/* Decodes an image stream, writes it, and compares it with ref when
+ * given. Returns 0 or an exit status. */
+static int decode_image(const uint8_t *buf, size_t size, const char *in,
+                        const char *out, const char *ref, int threads,
+                        uint64_t max_pixels, size_t *bytes, double *psnr,
+                        double *psnr_y, double *ssim) {
+  vq_diag diag = {{0}};
+  vq_image *img = NULL, *r = NULL;
+  int rc = vq_image_decode(&img, buf, size, max_pixels, threads, in, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  *bytes = (size_t)img->width * img->height * (size_t)img->channels;
+  if (ref) {
+    rc = vq_image_read(&r, ref, 0, &diag);
+    if (rc < 0) {
+      vq_image_destroy(img);
+      return cli_fail(prog, rc, &diag, ref);
+    }
+    if (r->width != img->width || r->height != img->height) {
+      cli_error(prog, "%s: %lu x %lu, but %s is %lu x %lu", ref,
+                (unsigned long)r->width, (unsigned long)r->height, in,
+                (unsigned long)img->width, (unsigned long)img->height);
+      vq_image_destroy(img);
+      vq_image_destroy(r);
+      return VQ_EXIT_DATA;
+    }
+    rc = vq_image_compare(r, img, psnr, psnr_y, ssim);
+    vq_image_destroy(r);
+  }
+  if (rc == VQ_OK) rc = vq_image_write(img, out, &diag);
+  vq_image_destroy(img);
+  if (rc < 0) return cli_fail(prog, rc, &diag, out);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
     {"output", required_argument, 0, 'o'},
     {"max-memory", required_argument, 0, 'm'},
+    {"compare", required_argument, 0, 'c'},
+    {"threads", required_argument, 0, 't'},
     {"json", no_argument, 0, 'j'},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -64,8 +108,9 @@ int main(int argc, char **argv) {
   size_t size, npy_size;
   uint64_t mb;
   double t0;
-  const char *kind = "tokens";
-  int c, json = 0, quiet = 0, rc;
+  const char *kind = "tokens", *ref = NULL;
+  int c, json = 0, quiet = 0, rc, threads = 0, skind;
+  double psnr = -1.0, psnr_y = 0.0, ssim = 0.0;
   vq_tokenfile_limits_default(&lim);
   while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
     switch (c) {
@@ -75,6 +120,11 @@ int main(int argc, char **argv) {
                           &mb))
           return VQ_EXIT_USAGE;
         lim.max_bytes = mb << 20;
+        break;
+      case 'c': ref = optarg; break;
+      case 't':
+        if (cli_parse_int(prog, "--threads", optarg, 1, 1024, &threads))
+          return VQ_EXIT_USAGE;
         break;
       case 'j': json = 1; break;
       case 'q': quiet = 1; break;
@@ -91,13 +141,26 @@ int main(int argc, char **argv) {
     return VQ_EXIT_USAGE;
   }
   in = argv[optind];
-  if (!cli_ends_with(out, ".npy")) {
-    cli_error(prog, "%s: .vq files decode to .npy", out);
-    return VQ_EXIT_USAGE;
-  }
   t0 = cli_now();
   if ((rc = cli_read_file(prog, in, MAX_INPUT, &buf, &size)) != 0) return rc;
-  if (stream_kind(buf, size) == VQ_KIND_PVQ) {
+  skind = stream_kind(buf, size);
+  if (skind == VQ_KIND_IMAGE) {
+    if (!is_image_name(out)) {
+      free(buf);
+      cli_error(prog, "%s: an image decodes to .png, .ppm, .pgm or .pnm",
+                out);
+      return VQ_EXIT_USAGE;
+    }
+    rc = decode_image(buf, size, in, out, ref, threads, lim.max_bytes / 4,
+                      &npy_size, &psnr, &psnr_y, &ssim);
+    free(buf);
+    if (rc) return rc;
+    kind = "image";
+  } else if (!cli_ends_with(out, ".npy")) {
+    free(buf);
+    cli_error(prog, "%s: token and PVQ files decode to .npy", out);
+    return VQ_EXIT_USAGE;
+  } else if (skind == VQ_KIND_PVQ) {
     vq_array *a = NULL;
     rc = vq_pvqfile_decode(&a, buf, size, lim.max_bytes / 4, in, &diag);
     free(buf);
@@ -121,9 +184,17 @@ int main(int argc, char **argv) {
     printf(", \"output\": ");
     cli_json_string(stdout, out);
     printf(", \"kind\": \"%s\", \"input_bytes\": %zu, \"bytes\": %zu, "
-           "\"seconds\": %.6f}\n", kind, size, npy_size, cli_now() - t0);
+           "\"seconds\": %.6f", kind, size, npy_size, cli_now() - t0);
+    if (psnr >= 0.0)
+      printf(", \"psnr\": %.4f, \"psnr_y\": %.4f, \"ssim\": %.6f", psnr,
+             psnr_y, ssim);
+    printf("}\n");
   } else if (!quiet) {
-    fprintf(stderr, "%s: %zu -> %zu bytes\n", in, size, npy_size);
+    fprintf(stderr, "%s: %zu -> %zu bytes", in, size, npy_size);
+    if (psnr >= 0.0)
+      fprintf(stderr, ", PSNR %.2f dB (Y %.2f dB), SSIM %.4f against %s",
+              psnr, psnr_y, ssim, ref);
+    fprintf(stderr, "\n");
   }
   return 0;
 }

@@ -1,4 +1,5 @@
-/* vqenc: compresses token files (integer .npy) into .vq files. */
+/* vqenc: compresses images, token files (integer .npy) and float arrays
+ * into .vq files. */
 #include "config.h"
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,7 +13,14 @@ static const char *prog = "vqenc";
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: vqenc [options] IN.npy -o OUT.vq\n"
+"Usage: vqenc [options] IN.{png,jpg,ppm,pgm} -o OUT.vq\n"
+"       vqenc [options] IN.npy -o OUT.vq\n"
+"\n"
+"An image (PNG, JPEG, PPM or PGM; 8 or 16 bits, gray, RGB, with or\n"
+"without alpha) is coded lossily: YCbCr, 8 x 8 DCT, each band of\n"
+"coefficients as a gain and a PVQ shape chosen by rate-distortion cost,\n"
+"adaptive range coding. Alpha is kept losslessly; 16-bit samples are\n"
+"rounded to 8 bits. vqdec writes the image back.\n"
 "\n"
 "A float .npy (float16, float32 or float64; weights, latents, features)\n"
 "is quantized with gain-shape pyramid VQ: its last axis is cut into\n"
@@ -31,6 +39,13 @@ static void usage(FILE *f) {
 "Options:\n"
 "  -o, --output FILE  the .vq file to write (required)\n"
 "\n"
+"Image input:\n"
+"  -q, --quality Q    0 (smallest) to 100 (best), default 75\n"
+"  --size BYTES       search the quality for a file of this size\n"
+"  --bpp X            search the quality for X bits per pixel\n"
+"  --subsample S      420 or 444 (default: 420 below quality 90)\n"
+"  --threads N        threads (default: all cores; the file is the same)\n"
+"\n"
 "Float input (PVQ):\n"
 "  --block N          values per block along the last axis (default 32)\n"
 "  --pulses K         pulses per block (default: from --bits)\n"
@@ -48,7 +63,7 @@ static void usage(FILE *f) {
 "  --model M          auto (default), static, adaptive, match,\n"
 "                     match-static, order1 or counts\n"
 "  --json             print statistics as one JSON object on stdout\n"
-"  -q, --quiet        print nothing on success\n"
+"  --quiet            print nothing on success\n"
 "  -v, --verbose      (accepted for symmetry with vqdec)\n"
 "  -h, --help         this help\n"
 "  --version          print the version\n"
@@ -176,6 +191,111 @@ static int encode_tokens(const char *in, const char *out,
   return 0;
 }
 
+typedef struct image_opts {
+  vq_image_enc_params p;
+  uint64_t size;      /* target bytes, 0: none */
+  double bpp;         /* target bits per pixel, 0: none */
+} image_opts;
+
+static int image_encode_at(const vq_image *img, vq_image_enc_params *p,
+                           float quality, uint8_t **vq, size_t *size,
+                           vq_diag *diag) {
+  vq_free(*vq);
+  *vq = NULL;
+  p->quality = quality;
+  return vq_image_encode(vq, size, img, p, diag);
+}
+
+/* Bisection on the quality for the largest file not above target; a
+ * file within 3% under it ends the search early. */
+static int image_encode_target(const vq_image *img, vq_image_enc_params *p,
+                               uint64_t target, uint8_t **vq, size_t *size,
+                               vq_diag *diag) {
+  float lo = 0.0f, hi = 100.0f;
+  uint8_t *best = NULL;
+  size_t best_size = 0;
+  int it, rc;
+  float best_q = 0.0f;
+  for (it = 0; it < 18; it++) {
+    float q = it == 0 ? 0.0f : it == 1 ? 100.0f : 0.5f * (lo + hi);
+    rc = image_encode_at(img, p, q, vq, size, diag);
+    if (rc < 0) {
+      vq_free(best);
+      return rc;
+    }
+    if (*size <= target) {
+      if (!best || *size > best_size) {
+        vq_free(best);
+        best = *vq, best_size = *size, best_q = q;
+        *vq = NULL;
+      }
+      if (it == 1 || (double)*size >= 0.97 * (double)target) break;
+      lo = q;
+    } else {
+      if (it == 0) break; /* even quality 0 is larger: keep it */
+      hi = q;
+    }
+  }
+  if (best) {
+    vq_free(*vq);
+    *vq = best, *size = best_size;
+    p->quality = best_q;
+  }
+  return VQ_OK;
+}
+
+static int encode_image(const char *in, const char *out, image_opts *o,
+                        int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_image *img = NULL, *dec = NULL;
+  uint8_t *vq = NULL;
+  size_t vq_size = 0;
+  double t0 = cli_now(), seconds, psnr = 0, psnr_y = 0, ssim = 0, bpp, px;
+  int rc = vq_image_read(&img, in, 0, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  px = (double)img->width * img->height;
+  if (o->bpp > 0.0) o->size = (uint64_t)(o->bpp * px / 8.0);
+  if (o->size) {
+    rc = image_encode_target(img, &o->p, o->size, &vq, &vq_size, &diag);
+  } else {
+    rc = image_encode_at(img, &o->p, o->p.quality, &vq, &vq_size, &diag);
+  }
+  seconds = cli_now() - t0;
+  if (rc == VQ_OK)
+    rc = vq_image_decode(&dec, vq, vq_size, 0, o->p.threads, out, &diag);
+  if (rc == VQ_OK) rc = vq_image_compare(img, dec, &psnr, &psnr_y, &ssim);
+  vq_image_destroy(dec);
+  if (rc < 0) {
+    vq_image_destroy(img);
+    vq_free(vq);
+    cli_error(prog, "%s: %s", in, diag.msg[0] ? diag.msg : vq_strerror(rc));
+    return cli_exit_code(rc);
+  }
+  rc = cli_write_file(prog, out, vq, vq_size);
+  vq_free(vq);
+  bpp = 8.0 * (double)vq_size / px;
+  if (rc == 0 && json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, in);
+    printf(", \"output\": ");
+    cli_json_string(stdout, out);
+    printf(", \"kind\": \"image\", \"width\": %lu, \"height\": %lu, "
+           "\"channels\": %d, \"quality\": %.3f, \"bytes\": %zu, "
+           "\"bpp\": %.6f, \"psnr\": %.4f, \"psnr_y\": %.4f, "
+           "\"ssim\": %.6f, \"seconds\": %.6f}\n",
+           (unsigned long)img->width, (unsigned long)img->height,
+           img->channels, (double)o->p.quality, vq_size, bpp, psnr, psnr_y,
+           ssim, seconds);
+  } else if (rc == 0 && !quiet) {
+    fprintf(stderr, "%s: %lu x %lu, quality %.1f: %zu bytes, %.4f bpp, "
+            "PSNR %.2f dB (Y %.2f dB), SSIM %.4f\n", in,
+            (unsigned long)img->width, (unsigned long)img->height,
+            (double)o->p.quality, vq_size, bpp, psnr, psnr_y, ssim);
+  }
+  vq_image_destroy(img);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
     {"output", required_argument, 0, 'o'},
@@ -188,8 +308,12 @@ int main(int argc, char **argv) {
     {"beta", required_argument, 0, 'e'},
     {"refine", no_argument, 0, 'R'},
     {"threads", required_argument, 0, 't'},
+    {"quality", required_argument, 0, 'Q'},
+    {"size", required_argument, 0, 'z'},
+    {"bpp", required_argument, 0, 'p'},
+    {"subsample", required_argument, 0, 's'},
     {"json", no_argument, 0, 'j'},
-    {"quiet", no_argument, 0, 'q'},
+    {"quiet", no_argument, 0, 'u'},
     {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'},
     {"version", no_argument, 0, 'V'},
@@ -197,15 +321,18 @@ int main(int argc, char **argv) {
   };
   vq_tokenfile_params p;
   vq_pvq_params pp;
+  image_opts io;
   const char *out = NULL;
   int c, json = 0, quiet = 0, kind;
   uint64_t k;
   double v;
-  if (vq_tokenfile_params_init(&p) < 0 || vq_pvq_params_init(&pp) < 0) {
+  memset(&io, 0, sizeof io);
+  if (vq_tokenfile_params_init(&p) < 0 || vq_pvq_params_init(&pp) < 0 ||
+      vq_image_enc_params_init(&io.p) < 0) {
     cli_error(prog, "library and header disagree (ABI)");
     return VQ_EXIT_USAGE;
   }
-  while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "o:q:vh", opts, NULL)) != -1) {
     switch (c) {
       case 'o': out = optarg; break;
       case 'K':
@@ -246,9 +373,32 @@ int main(int argc, char **argv) {
       case 't':
         if (cli_parse_int(prog, "--threads", optarg, 1, 1024, &pp.nthreads))
           return VQ_EXIT_USAGE;
+        io.p.threads = pp.nthreads;
+        break;
+      case 'q': case 'Q':
+        if (cli_parse_double(prog, "--quality", optarg, 0.0, 100.0, &v))
+          return VQ_EXIT_USAGE;
+        io.p.quality = (float)v;
+        break;
+      case 'z':
+        if (cli_parse_u64(prog, "--size", optarg, 1, (uint64_t)1 << 40,
+                          &io.size))
+          return VQ_EXIT_USAGE;
+        break;
+      case 'p':
+        if (cli_parse_double(prog, "--bpp", optarg, 1e-6, 1000.0, &io.bpp))
+          return VQ_EXIT_USAGE;
+        break;
+      case 's':
+        if (strcmp(optarg, "420") && strcmp(optarg, "444")) {
+          cli_error(prog, "--subsample: expected 420 or 444, got '%s'",
+                    optarg);
+          return VQ_EXIT_USAGE;
+        }
+        io.p.subsample = atoi(optarg);
         break;
       case 'j': json = 1; break;
-      case 'q': quiet = 1; break;
+      case 'u': quiet = 1; break;
       case 'v': break;
       case 'h': usage(stdout); return 0;
       case 'V': cli_print_version(prog); return 0;
@@ -267,9 +417,11 @@ int main(int argc, char **argv) {
     cli_error(prog, "%s: cannot read file", argv[optind]);
     return VQ_EXIT_IO;
   }
+  if (kind == CLI_KIND_IMAGE)
+    return encode_image(argv[optind], out, &io, json, quiet);
   if (kind != CLI_KIND_NPY) {
-    cli_error(prog, "%s: not a .npy file (vqenc codes integer token files "
-              "and float arrays so far)", argv[optind]);
+    cli_error(prog, "%s: neither an image (PNG, JPEG, PPM, PGM) nor a .npy "
+              "file", argv[optind]);
     return VQ_EXIT_DATA;
   }
   if (is_float_npy(argv[optind]))

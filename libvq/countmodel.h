@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 
 /* Longest stream the model codes: the remaining total must stay well
  * below the range coder's 2^24 floor. */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include "vq/entropy.h"
 #include "internal.h"
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 #include "countmodel.h"
 #include "statmodel.h"
 #include "symmodel.h"

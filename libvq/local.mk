@@ -25,7 +25,6 @@ libvqcore_la_SOURCES = \
   libvq/kmeanspp.c \
   libvq/kmeanspp.h \
   libvq/rangecoder.c \
-  libvq/rangecoder.h \
   libvq/symmodel.c \
   libvq/symmodel.h \
   libvq/statmodel.c \
@@ -82,4 +81,6 @@ vqinclude_HEADERS = \
   libvq/include/vq/sha256.h \
   libvq/include/vq/container.h \
   libvq/include/vq/tokenfile.h \
-  libvq/include/vq/pvq.h
+  libvq/include/vq/pvq.h \
+  libvq/include/vq/rangecoder.h \
+  libvq/include/vq/imagecodec.h

@@ -2,7 +2,7 @@
 #ifndef VQ_PVQ_RC_H
 #define VQ_PVQ_RC_H
 
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 
 /* Writes y (n entries, k pulses): its index as a uniform integer below
  * V(n, k) when V(n, k) < 2^64; otherwise the pulses of the first n / 2

@@ -10,16 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "vq/common.h"
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 
 #define TOP (1u << 24)
-#define MIN_PROB 4u
+#define MIN_PROB VQ_CDF_MIN_PROB
 
-/* Scaled cumulative frequency of symbols below s, with MIN_PROB per
- * symbol reserved: strictly increasing, cum(n) = 2^15. */
 static uint32_t cum(const uint16_t *cdf, unsigned n, unsigned s) {
-  uint32_t scale = VQ_CDF_ONE - n * MIN_PROB;
-  return ((cdf[s] * scale) >> VQ_CDF_BITS) + s * MIN_PROB;
+  return vq_cdf_cum(cdf, n, s);
 }
 
 static unsigned rate_of(unsigned rate0, unsigned count) {

@@ -5,7 +5,7 @@
 #ifndef VQ_STATMODEL_H
 #define VQ_STATMODEL_H
 
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 
 #define VQ_STAT_BITS 16                 /* frequencies sum to 2^16 */
 #define VQ_STAT_MAX_USED 16384          /* most distinct symbols */

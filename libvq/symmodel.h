@@ -3,7 +3,7 @@
 #ifndef VQ_SYMMODEL_H
 #define VQ_SYMMODEL_H
 
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 
 #define VQ_SYM_MAX_BITS 20
 

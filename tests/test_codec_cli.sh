@@ -46,7 +46,7 @@ done
 
 # byte-identical round trips
 for f in grid grid_u16 grid_be rvq signed flags empty scalar const; do
-  expect 0 "vqenc $f" "$E" -q "$tmp/$f.npy" -o "$tmp/$f.vq"
+  expect 0 "vqenc $f" "$E" --quiet "$tmp/$f.npy" -o "$tmp/$f.vq"
   expect 0 "vqdec $f" "$D" -q "$tmp/$f.vq" -o "$tmp/$f.back.npy"
   check "$f round trip is byte-identical" \
     'cmp -s "$tmp/$f.npy" "$tmp/$f.back.npy"'
@@ -71,14 +71,14 @@ import json; j = json.load(open(\"$tmp/out\")); assert j[\"kind\"] == \"tokens\"
 
 # every model can be forced and still round-trips
 for m in static adaptive match match-static order1 counts; do
-  expect 0 "vqenc --model $m" "$E" -q --model $m "$tmp/rvq.npy" -o "$tmp/m.vq"
+  expect 0 "vqenc --model $m" "$E" --quiet --model $m "$tmp/rvq.npy" -o "$tmp/m.vq"
   expect 0 "vqdec model $m" "$D" -q "$tmp/m.vq" -o "$tmp/m.npy"
   check "model $m round trip" 'cmp -s "$tmp/rvq.npy" "$tmp/m.npy"'
 done
 expect 1 "vqenc --model bogus" "$E" --model bogus "$tmp/rvq.npy" -o "$tmp/m.vq"
 
 # --alphabet
-expect 0 "vqenc --alphabet 256" "$E" -q --alphabet 256 "$tmp/rvq.npy" \
+expect 0 "vqenc --alphabet 256" "$E" --quiet --alphabet 256 "$tmp/rvq.npy" \
   -o "$tmp/a.vq"
 expect 2 "vqenc --alphabet too small" "$E" --alphabet 100 "$tmp/rvq.npy" \
   -o "$tmp/a2.vq"
@@ -100,9 +100,9 @@ a = np.load(\"$tmp/weights.npy\"); b = np.load(\"$tmp/w.npy\")
 assert b.shape == a.shape and b.dtype == np.float32
 snr = 10 * np.log10((a.astype(float) ** 2).sum() / ((a - b) ** 2).sum())
 assert abs(snr - json.load(open(\"$tmp/w.json\"))[\"snr_db\"]) < 0.01, snr'"
-expect 0 "vqenc float64 3-d, 1 thread" "$E" -q --pulses 6 --block 8 \
+expect 0 "vqenc float64 3-d, 1 thread" "$E" --quiet --pulses 6 --block 8 \
   --threads 1 "$tmp/latent.npy" -o "$tmp/l1.vq"
-expect 0 "vqenc float64 3-d, 2 threads" "$E" -q --pulses 6 --block 8 \
+expect 0 "vqenc float64 3-d, 2 threads" "$E" --quiet --pulses 6 --block 8 \
   --threads 2 "$tmp/latent.npy" -o "$tmp/l2.vq"
 check "PVQ files identical for 1 and 2 threads" 'cmp -s "$tmp/l1.vq" "$tmp/l2.vq"'
 expect 0 "vqdec 3-d PVQ" "$D" -q "$tmp/l1.vq" -o "$tmp/l.npy"
@@ -115,8 +115,9 @@ expect 1 "vqenc --beta below 1" "$E" --beta 0.5 "$tmp/weights.npy" \
 expect 2 "values spanning 2^30" "$E" "$tmp/wide.npy" -o "$tmp/w.vq"
 says "wide.npy"
 expect 3 "missing input" "$E" "$tmp/nope.npy" -o "$tmp/n.vq"
-expect 2 "not a token file" "$E" "$top_srcdir/samples/astronaut.png" \
+expect 2 "neither an image nor a .npy" "$E" "$top_srcdir/samples/speech.wav" \
   -o "$tmp/p.vq"
+says "neither an image"
 expect 1 "vqdec to a non-.npy output" "$D" "$tmp/grid.vq" -o "$tmp/g.png"
 
 # damaged .vq files: truncated, flipped, empty, garbage; an existing output

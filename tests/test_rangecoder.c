@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "rangecoder.h"
+#include "vq/rangecoder.h"
 #include "testutil.h"
 
 enum { OP_SYM, OP_BIT, OP_BITS, OP_UINT };

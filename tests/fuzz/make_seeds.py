@@ -48,7 +48,7 @@ def main():
             np.save(npy, a)
             for m in models:
                 vq = os.path.join(tmp, "t.vq")
-                r = subprocess.run([os.path.join(build, "apps", "vqenc"), "-q",
+                r = subprocess.run([os.path.join(build, "apps", "vqenc"), "--quiet",
                                     "--model", m, npy, "-o", vq])
                 if r.returncode:
                     continue  # the model does not apply to this array
@@ -75,7 +75,7 @@ def main():
             np.save(npy, a)
             for opts in (["--bits", "1"], ["--pulses", "40", "--block", "8"]):
                 vq = os.path.join(tmp, "p.vq")
-                subprocess.run([os.path.join(build, "apps", "vqenc"), "-q"] +
+                subprocess.run([os.path.join(build, "apps", "vqenc"), "--quiet"] +
                                opts + [npy, "-o", vq], check=True)
                 open(os.path.join(out, "%s-%s.pvq" % (name, opts[1])),
                      "wb").write(b"\3" + open(vq, "rb").read())

@@ -15,5 +15,7 @@
 #include "container.h"
 #include "tokenfile.h"
 #include "pvq.h"
+#include "rangecoder.h"
+#include "imagecodec.h"
 
 #endif /* VQ_VQ_H */

@@ -1,12 +1,17 @@
-/* Range coder: adaptive multi-symbol CDFs (15-bit, up to 16 symbols),
- * adaptive binary contexts, raw bits and uniform integers up to 2^64.
- * Integer arithmetic only: encoder and decoder agree bit for bit on every
- * platform. Internal (the container and the token codecs build on it). */
+/* libvq range coder: adaptive multi-symbol CDFs (15-bit, up to 16
+ * symbols), adaptive binary contexts, raw bits, intervals of any total
+ * below 2^24 and uniform integers up to 2^64. Integer arithmetic only:
+ * encoder and decoder agree bit for bit on every platform. The index
+ * streams, the PVQ coder and the codecs in codecs/ build on it; the
+ * structures are public so that models can live on the caller's stack. */
 #ifndef VQ_RANGECODER_H
 #define VQ_RANGECODER_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define VQ_CDF_BITS 15
 #define VQ_CDF_ONE (1u << VQ_CDF_BITS)
@@ -24,8 +29,21 @@ typedef struct vq_cdf {
   uint8_t count;
 } vq_cdf;
 
+/* Every symbol keeps at least this much of the 2^15 total. */
+#define VQ_CDF_MIN_PROB 4u
+
+/* Scaled cumulative frequency of the symbols below s in cdf[] of n
+ * symbols, MIN_PROB per symbol reserved: strictly increasing, 2^15 at
+ * s = n. Symbol s is coded as [cum(s), cum(s + 1)) of 2^15, so its cost
+ * is -log2((cum(s + 1) - cum(s)) / 2^15) bits (rate estimates). */
+static inline uint32_t vq_cdf_cum(const uint16_t *cdf, unsigned n,
+                                  unsigned s) {
+  uint32_t scale = VQ_CDF_ONE - n * VQ_CDF_MIN_PROB;
+  return ((cdf[s] * scale) >> VQ_CDF_BITS) + s * VQ_CDF_MIN_PROB;
+}
+
 /* Uniform start. rate0: adaptation speed (4 is a good default; 1..10). */
-void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0);
+VQ_EXPORT void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0);
 
 /* A binary context: probability of a 0, 15-bit, adaptive as above. */
 typedef struct vq_bit_model {
@@ -34,7 +52,7 @@ typedef struct vq_bit_model {
   uint8_t count;
 } vq_bit_model;
 
-void vq_bit_model_init(vq_bit_model *m, unsigned rate0);
+VQ_EXPORT void vq_bit_model_init(vq_bit_model *m, unsigned rate0);
 
 typedef struct vq_rc_enc {
   uint8_t *buf;
@@ -47,27 +65,30 @@ typedef struct vq_rc_enc {
   int error;           /* out of memory */
 } vq_rc_enc;
 
-void vq_rc_enc_init(vq_rc_enc *e);
-void vq_rc_enc_clear(vq_rc_enc *e);
+VQ_EXPORT void vq_rc_enc_init(vq_rc_enc *e);
+VQ_EXPORT void vq_rc_enc_clear(vq_rc_enc *e);
 /* Codes s with a fixed CDF (cdf[0] = 0 < ... < cdf[n] = 2^15). */
-void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
-                      unsigned n);
+VQ_EXPORT void vq_rc_enc_static(vq_rc_enc *e, unsigned s,
+                                const uint16_t *cdf, unsigned n);
 /* Codes s with an adaptive model, then adapts it. */
-void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m);
-void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m);
+VQ_EXPORT void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m);
+VQ_EXPORT void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m);
 /* Codes the interval [lo, lo + f) of a total of 2^bits (bits <= 16,
  * f >= 1, lo + f <= 2^bits): static models with their own tables. */
-void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f, unsigned bits);
+VQ_EXPORT void vq_rc_enc_freq(vq_rc_enc *e, uint32_t lo, uint32_t f,
+                              unsigned bits);
 /* Codes the interval [lo, lo + f) of any total in [1, 2^24) (f >= 1,
  * lo + f <= total): one division per symbol; the rounding loss grows
  * with total / range, so keep totals well below 2^24. */
-void vq_rc_enc_range(vq_rc_enc *e, uint32_t lo, uint32_t f, uint32_t total);
+VQ_EXPORT void vq_rc_enc_range(vq_rc_enc *e, uint32_t lo, uint32_t f,
+                               uint32_t total);
 /* nbits <= 16 raw (equiprobable) bits. */
-void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits);
+VQ_EXPORT void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits);
 /* v in [0, n), n >= 1, any n up to 2^64 - 1 (n = 0 means 2^64). */
-void vq_rc_enc_uint(vq_rc_enc *e, uint64_t v, uint64_t n);
+VQ_EXPORT void vq_rc_enc_uint(vq_rc_enc *e, uint64_t v, uint64_t n);
 /* Ends the stream; *out stays owned by e. Returns 0 or VQ_ERR_NOMEM. */
-int vq_rc_enc_finish(vq_rc_enc *e, const uint8_t **out, size_t *size);
+VQ_EXPORT int vq_rc_enc_finish(vq_rc_enc *e, const uint8_t **out,
+                               size_t *size);
 
 typedef struct vq_rc_dec {
   const uint8_t *buf;
@@ -131,16 +152,21 @@ static inline void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f,
 }
 
 /* Starts decoding buf[0..size); never reads outside it. */
-void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size);
-unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n);
-unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m);
-int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m);
-uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits);
+VQ_EXPORT void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf,
+                              size_t size);
+VQ_EXPORT unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf,
+                                    unsigned n);
+VQ_EXPORT unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m);
+VQ_EXPORT int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m);
+VQ_EXPORT uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits);
 /* A value out of [0, n) marks the stream invalid (and returns 0). */
-uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n);
+VQ_EXPORT uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n);
 /* 0 when every byte was consumed exactly and the stream was valid;
  * VQ_ERR_TRUNCATED when the decoder needed bytes past the end,
  * VQ_ERR_FORMAT for an invalid or over-long stream. */
-int vq_rc_dec_finish(const vq_rc_dec *d);
+VQ_EXPORT int vq_rc_dec_finish(const vq_rc_dec *d);
 
+#ifdef __cplusplus
+}
+#endif
 #endif /* VQ_RANGECODER_H */
