@@ -261,9 +261,11 @@ static int encode_image(const char *in, const char *out, image_opts *o,
     rc = image_encode_at(img, &o->p, o->p.quality, &vq, &vq_size, &diag);
   }
   seconds = cli_now() - t0;
-  if (rc == VQ_OK)
+  /* the quality figures need a decode: skipped when nothing prints them */
+  if (rc == VQ_OK && (json || !quiet))
     rc = vq_image_decode(&dec, vq, vq_size, 0, o->p.threads, out, &diag);
-  if (rc == VQ_OK) rc = vq_image_compare(img, dec, &psnr, &psnr_y, &ssim);
+  if (rc == VQ_OK && dec)
+    rc = vq_image_compare(img, dec, &psnr, &psnr_y, &ssim);
   vq_image_destroy(dec);
   if (rc < 0) {
     vq_image_destroy(img);

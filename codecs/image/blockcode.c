@@ -28,6 +28,9 @@ const uint8_t ic_zigzag[64] = {
 /* Predicted pulses per unit of gain index, per band. */
 static const float k_per_gain[IC_BANDS] = {1.0f, 1.4f, 2.0f, 2.3f, 3.4f};
 
+#ifndef KSPAN
+#define KSPAN 2
+#endif
 #define MAX_GAIN 4095
 #define MAX_K 4095
 #define MAX_DC (1 << 20)
@@ -39,15 +42,17 @@ static int kpred(int i, int b) {
 }
 
 void ic_models_init(ic_models *m) {
+  const char *env = getenv("VQT_RATE");
+  unsigned rate = env ? (unsigned)atoi(env) : 3;
   int b, i, j;
-  for (i = 0; i < IC_DC_CTX; i++) vq_cdf_init(&m->dc[i], 16, 4);
+  for (i = 0; i < IC_DC_CTX; i++) vq_cdf_init(&m->dc[i], 16, rate);
   for (b = 0; b < IC_BANDS; b++) {
-    for (i = 0; i < IC_GAIN_CTX; i++) vq_cdf_init(&m->gain[b][i], 16, 4);
-    vq_cdf_init(&m->dk[b], 16, 4);
+    for (i = 0; i < IC_GAIN_CTX; i++) vq_cdf_init(&m->gain[b][i], 16, rate);
+    for (i = 0; i < IC_DK_CTX; i++) vq_cdf_init(&m->dk[b][i], 16, rate);
     for (i = 0; i < IC_POS_CLASSES; i++)
       for (j = 0; j < IC_REM_CLASSES; j++)
         vq_cdf_init(&m->mag[b][i][j], j < IC_REM_CLASSES - 1 ? j + 2 : 16,
-                    4);
+                    rate);
   }
 }
 
@@ -159,10 +164,19 @@ static int32_t dc_predict(const ic_nbr *nb) {
   return l + u - ul;
 }
 
-static int gain_context(const ic_nbr *nb, int b) {
+/* From the same band of the left and upper blocks and from the band
+ * before in this block (the DC residual for the first band). */
+static int gain_context(const ic_nbr *nb, const ic_block *cur, int b) {
+  static const uint8_t nbr_class[9] = {0, 1, 2, 3, 3, 4, 4, 4, 4};
   unsigned a = (nb->left ? nb->left->gain[b] : 0u) +
                (nb->up ? nb->up->gain[b] : 0u);
-  return a < IC_GAIN_CTX ? (int)a : IC_GAIN_CTX - 1;
+  unsigned prev = b ? cur->gain[b - 1] : (cur->dc_res + 1) / 2;
+  return nbr_class[a < 8 ? a : 8] * IC_GAIN_PREV +
+         (int)(prev < IC_GAIN_PREV ? prev : IC_GAIN_PREV - 1);
+}
+
+static int dk_context(int gain) {
+  return gain < IC_DK_CTX ? gain - 1 : IC_DK_CTX - 1;
 }
 
 static vq_cdf *mag_model(ic_models *m, int b, int j, int n, int rem) {
@@ -262,9 +276,9 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
   ilo = i0 > 1 ? i0 - 1 : 1;
   ihi = i0 < MAX_GAIN ? i0 + 1 : MAX_GAIN;
   if (ihi < 1) ihi = 1;
-  klo = kpred(ilo, b) - 2;
+  klo = kpred(ilo, b) - KSPAN;
   if (klo < 1) klo = 1;
-  khi = kpred(ihi, b) + 2;
+  khi = kpred(ihi, b) + KSPAN;
   if (khi > MAX_K) khi = MAX_K;
   /* the shape for klo pulses, then one pulse at a time up to khi */
   if (vq_pvq_search(y, NULL, x, (uint32_t)n, (uint32_t)klo, 0) < 0) return;
@@ -287,7 +301,8 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
       if (dk < -IC_DK_OFFSET || dk >= 16 - IC_DK_OFFSET) continue;
       d = g2 - 2.0 * gq * corr + gq * gq;
       r = value_cost(c, gm, (uint32_t)i) +
-          sym_cost(c, &m->dk[b], (unsigned)(dk + IC_DK_OFFSET)) + shape_bits;
+          sym_cost(c, &m->dk[b][dk_context(i)], (unsigned)(dk + IC_DK_OFFSET)) +
+          shape_bits;
       if (d + lambda * r < best_j) {
         best_j = d + lambda * r;
         best->gain = i, best->k = k, best->yy = yy;
@@ -322,11 +337,11 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
     float x[64];
     band_choice ch;
     for (j = 0; j < n; j++) x[j] = coef[ic_zigzag[s + j]];
-    choose_band(&ch, m, costs, q, b, gain_context(nb, b), x, n);
-    put_value(e, &m->gain[b][gain_context(nb, b)], (uint32_t)ch.gain);
+    choose_band(&ch, m, costs, q, b, gain_context(nb, cur, b), x, n);
+    put_value(e, &m->gain[b][gain_context(nb, cur, b)], (uint32_t)ch.gain);
     if (ch.gain) {
       vq_rc_enc_symbol(e, (unsigned)(ch.k - kpred(ch.gain, b) + IC_DK_OFFSET),
-                       &m->dk[b]);
+                       &m->dk[b][dk_context(ch.gain)]);
       put_shape(e, m, b, ch.y, n, ch.k);
     }
     cur->gain[b] = (uint16_t)ch.gain;
@@ -348,7 +363,7 @@ int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q,
   coef[0] = dc * q->dc;
   for (b = 0; b < IC_BANDS; b++) {
     int s = ic_band_start[b], n = ic_band_start[b + 1] - s, k, j;
-    uint32_t gain = get_value(d, &m->gain[b][gain_context(nb, b)]);
+    uint32_t gain = get_value(d, &m->gain[b][gain_context(nb, cur, b)]);
     int32_t y[64];
     double yy = 0.0;
     if (gain > MAX_GAIN) return -1;
@@ -357,7 +372,8 @@ int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q,
       for (j = 0; j < n; j++) coef[ic_zigzag[s + j]] = 0.0f;
       continue;
     }
-    k = kpred((int)gain, b) + (int)vq_rc_dec_symbol(d, &m->dk[b]) -
+    k = kpred((int)gain, b) +
+        (int)vq_rc_dec_symbol(d, &m->dk[b][dk_context((int)gain)]) -
         IC_DK_OFFSET;
     if (k < 1 || k > MAX_K) return -1;
     if (get_shape(d, m, b, y, n, k) < 0) return -1;

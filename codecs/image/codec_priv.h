@@ -8,7 +8,10 @@
 #include <vq/rangecoder.h>
 
 #define IC_BANDS 5
-#define IC_GAIN_CTX 8
+#define IC_GAIN_NBR 5      /* classes of the neighbours' gains */
+#define IC_GAIN_PREV 4     /* classes of the band before */
+#define IC_GAIN_CTX (IC_GAIN_NBR * IC_GAIN_PREV)
+#define IC_DK_CTX 3
 #define IC_DC_CTX 4
 #define IC_POS_CLASSES 4
 #define IC_REM_CLASSES 8
@@ -23,7 +26,7 @@ extern const uint8_t ic_zigzag[64];
 typedef struct ic_models {
   vq_cdf dc[IC_DC_CTX];
   vq_cdf gain[IC_BANDS][IC_GAIN_CTX];
-  vq_cdf dk[IC_BANDS];
+  vq_cdf dk[IC_BANDS][IC_DK_CTX];
   vq_cdf mag[IC_BANDS][IC_POS_CLASSES][IC_REM_CLASSES];
 } ic_models;
 

@@ -9,6 +9,7 @@
  * stream (entropy.h) in a last DATA chunk. doc/format.md has the bytes. */
 #include "config.h"
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -21,8 +22,8 @@
 #include "imageio.h"
 
 #define HEAD_VERSION 1
-#define HEAD_SIZE 64
-#define TILE_ROWS 128            /* luma rows per tile (a multiple of 16) */
+#define HEAD_SIZE 68
+#define TILE_ROWS 256            /* luma rows per tile (a multiple of 16) */
 #define MAX_TILES 16384
 
 int vq_image_enc_params_init_(vq_image_enc_params *p, uint32_t abi,
@@ -48,6 +49,7 @@ typedef struct geometry {
   uint32_t bw[3], bh[3];  /* plane sizes in blocks */
   ic_quant quant[2];      /* luma, chroma */
   float quality;
+  int deblock;            /* deblocking strength in 1/16, 0: off */
 } geometry;
 
 static void geometry_layout(geometry *g) {
@@ -72,20 +74,33 @@ static void tile_rows(const geometry *g, int p, uint32_t t, uint32_t *r0,
   if (*r0 > *r1) *r0 = *r1;
 }
 
-/* Quantizer steps for a quality in [0, 100]. */
+/* Quantizer steps for a quality in [0, 100]: the base step follows
+ * libjpeg's quality scaling (5000 / q below 50, 200 - 2 q above), so that
+ * a quality gives roughly the file size JPEG gives it. */
+static double tune(const char *name, double def) {
+  const char *v = getenv(name);
+  return v ? atof(v) : def;
+}
+
 static void quant_for_quality(geometry *g, float quality) {
-  static const float band_scale[IC_BANDS] = {1.0f, 1.0f, 1.0f, 1.05f,
-                                             1.15f};
-  double q = pow(2.0, (100.0 - quality) / 11.5);
+  double band_scale[IC_BANDS] = {1.0, 1.0, 1.0, 1.05, 1.15};
+  double qq = quality < 1.0f ? 1.0 : quality, sc, q;
+  double lam = tune("VQT_LAMBDA", 0.09), chroma = tune("VQT_CHROMA", 1.6);
+  double dcs = tune("VQT_DC", 0.8), tilt = tune("VQT_TILT", 0.08);
   int t, b;
+  sc = qq < 50.0 ? 5000.0 / qq : 200.0 - 2.0 * qq;
+  if (sc < 1.0) sc = 1.0;
+  q = tune("VQT_BASE", 26.0) * sc / 100.0;
+  for (b = 0; b < IC_BANDS; b++) band_scale[b] *= 1.0 + tilt * b;
   for (t = 0; t < 2; t++) {
-    double s = t ? 1.4 * q : q;
-    g->quant[t].dc = (float)s;
+    double s = t ? chroma * q : q;
+    g->quant[t].dc = (float)(s * dcs);
     for (b = 0; b < IC_BANDS; b++)
       g->quant[t].band[b] = (float)(s * band_scale[b]);
-    g->quant[t].lambda = (float)(0.12 * s * s);
+    g->quant[t].lambda = (float)(lam * s * s);
   }
   g->quality = quality;
+  g->deblock = (int)tune("VQT_DEBLOCK", 16.0);
 }
 
 static void put_u32(uint8_t *p, uint32_t u) {
@@ -126,6 +141,7 @@ static void head_write(uint8_t *h, const geometry *g) {
     o += 4;
     for (b = 0; b < IC_BANDS; b++, o += 4) put_f32(h + o, g->quant[t].band[b]);
   }
+  h[o] = (uint8_t)g->deblock;
 }
 
 static int step_ok(float s) { return s >= 1e-3f && s <= 1e6f; }
@@ -161,6 +177,9 @@ static int head_read(geometry *g, const uint8_t *h, size_t size,
         return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid quantizer");
     }
   }
+  g->deblock = h[o];
+  if (h[o + 1] || h[o + 2] || h[o + 3])
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
   if (g->width < 1 || g->height < 1)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "image of %lu x %lu "
                        "pixels", (unsigned long)g->width,
@@ -372,7 +391,7 @@ int vq_image_encode(uint8_t **out, size_t *out_size, const vq_image *img,
   g.channels = img->channels;
   g.sub = img->channels >= 3 &&
           (p->subsample == 420 || (p->subsample == 0 && p->quality < 90.0f));
-  g.tile_rows = TILE_ROWS;
+  g.tile_rows = (uint32_t)tune("VQT_TILE", TILE_ROWS);
   while ((g.height + g.tile_rows - 1) / g.tile_rows > MAX_TILES)
     g.tile_rows *= 2;
   quant_for_quality(&g, p->quality);
@@ -437,6 +456,60 @@ done:
     free(full[pi]);
   }
   return rc;
+}
+
+/* ---- deblocking ---------------------------------------------------------- */
+
+/* Smooths one line of samples across a block edge between p0 = v[-s] and
+ * q0 = v[0] (s: the step across the edge) when the step there is small
+ * enough to be a quantization artefact rather than an edge of the image:
+ * the two samples on each side move toward each other, by at most tc. */
+static void filter_edge(float *v, ptrdiff_t s, float alpha, float beta,
+                        float tc) {
+  float p1 = v[-2 * s], p0 = v[-s], q0 = v[0], q1 = v[s], d;
+  if (fabsf(p0 - q0) >= alpha || fabsf(p1 - p0) >= beta ||
+      fabsf(q1 - q0) >= beta)
+    return;
+  d = ((q0 - p0) * 4.0f + (p1 - q1)) * 0.125f;
+  d = d > tc ? tc : d < -tc ? -tc : d;
+  v[-s] = p0 + d;
+  v[0] = q0 - d;
+  d *= 0.5f;
+  v[-2 * s] = p1 + 0.5f * d;
+  v[s] = q1 - 0.5f * d;
+}
+
+/* Filters the block edges of a plane of w x h samples (stride ss): the
+ * vertical edges first, then the horizontal ones. Each edge changes the
+ * two samples on either side only, so edges are independent and the
+ * result does not depend on the thread count. */
+static void deblock_plane(float *pl, uint32_t w, uint32_t h, size_t ss,
+                          float step, int strength, int nt) {
+  float k = strength / 16.0f, alpha = 0.5f * step * k, beta = 0.15f * step * k,
+        tc = 0.15f * step * k;
+  long y, e;
+  (void)nt;
+  if (w >= 4) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (y = 0; y < (long)h; y++) {
+      uint32_t x;
+      for (x = 8; x + 2 <= w; x += 8)
+        filter_edge(pl + (size_t)y * ss + x, 1, alpha, beta, tc);
+    }
+  }
+  if (h >= 4) {
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (e = 1; e < (long)((h - 2) / 8 + 1); e++) {
+      uint32_t x, yy = (uint32_t)e * 8;
+      if (yy + 2 > h) continue;
+      for (x = 0; x < w; x++)
+        filter_edge(pl + (size_t)yy * ss + x, (ptrdiff_t)ss, alpha, beta, tc);
+    }
+  }
 }
 
 /* ---- decoder ------------------------------------------------------------- */
@@ -627,6 +700,10 @@ int vq_image_decode(vq_image **out, const void *buf, size_t size,
     free(res);
     if (rc < 0) goto done;
   }
+  if (g.deblock)
+    for (p = 0; p < g.planes; p++)
+      deblock_plane(pl[p], g.pw[p], g.ph[p], (size_t)g.bw[p] * 8,
+                    g.quant[p > 0].band[0], g.deblock, nt);
   if ((rc = planes_to_image(&g, pl, img)) < 0) goto done;
   if (g.channels == 2 || g.channels == 4) {
     rc = alpha_decode(img, data[g.tiles]);
