@@ -16,6 +16,9 @@
 #include <string.h>
 #include <vq/pvq.h>
 #include "codec_priv.h"
+#ifndef IC_TRAIN
+#include "priors.h"
+#endif
 
 const uint8_t ic_band_start[IC_BANDS + 1] = {1, 3, 6, 15, 28, 64};
 
@@ -31,29 +34,76 @@ static const float k_per_gain[IC_BANDS] = {1.0f, 1.4f, 2.0f, 2.3f, 3.4f};
 #ifndef KSPAN
 #define KSPAN 2
 #endif
+#ifndef RATE
+#define RATE 4
+#endif
 #define MAX_GAIN 4095
 #define MAX_K 4095
 #define MAX_DC (1 << 20)
 #define VALUE_MAX (64u + (1u << 24) - 2u)
+
+/* Symbol coding of the encoder; a training build (IC_TRAIN, see
+ * train_priors.c) also counts every symbol per model. */
+#ifdef IC_TRAIN
+#include <stdio.h>
+#define IC_MODELS_PER_TYPE (sizeof(ic_models) / sizeof(vq_cdf))
+static const ic_models *train_base;
+static uint64_t train_counts[2 * IC_MODELS_PER_TYPE][16];
+
+void ic_train_begin(const ic_models *m) { train_base = m; }
+
+void ic_train_dump(FILE *f) {
+  size_t i, s;
+  for (i = 0; i < 2 * IC_MODELS_PER_TYPE; i++) {
+    for (s = 0; s < 16; s++)
+      fprintf(f, "%llu ", (unsigned long long)train_counts[i][s]);
+    fprintf(f, "\n");
+  }
+}
+
+static void enc_sym(vq_rc_enc *e, unsigned s, vq_cdf *m) {
+  train_counts[m - (const vq_cdf *)(const void *)train_base][s]++;
+  vq_rc_enc_symbol(e, s, m);
+}
+#else
+#define enc_sym vq_rc_enc_symbol
+#endif
 
 static int kpred(int i, int b) {
   int k = (int)(i * k_per_gain[b] + 0.5f);
   return k < 1 ? 1 : k;
 }
 
-void ic_models_init(ic_models *m) {
-  const char *env = getenv("VQT_RATE");
-  unsigned rate = env ? (unsigned)atoi(env) : 3;
-  int b, i, j;
-  for (i = 0; i < IC_DC_CTX; i++) vq_cdf_init(&m->dc[i], 16, rate);
+/* Every model starts from the distribution the training set gave it
+ * (priors.h, made by train_priors.c), as if it had seen PRIOR_COUNT
+ * symbols, so that it adapts at once but not wildly. */
+#ifndef PRIOR_COUNT
+#define PRIOR_COUNT 12
+#endif
+
+void ic_models_init(ic_models *m, int chroma) {
+  vq_cdf *c = (vq_cdf *)(void *)m;
+  size_t i, n = sizeof *m / sizeof *c;
+  int b, j, k;
+  for (i = 0; i < IC_DC_CTX; i++) vq_cdf_init(&m->dc[i], 16, RATE);
   for (b = 0; b < IC_BANDS; b++) {
-    for (i = 0; i < IC_GAIN_CTX; i++) vq_cdf_init(&m->gain[b][i], 16, rate);
-    for (i = 0; i < IC_DK_CTX; i++) vq_cdf_init(&m->dk[b][i], 16, rate);
-    for (i = 0; i < IC_POS_CLASSES; i++)
-      for (j = 0; j < IC_REM_CLASSES; j++)
-        vq_cdf_init(&m->mag[b][i][j], j < IC_REM_CLASSES - 1 ? j + 2 : 16,
-                    rate);
+    for (i = 0; i < IC_GAIN_CTX; i++) vq_cdf_init(&m->gain[b][i], 16, RATE);
+    for (i = 0; i < IC_DK_CTX; i++) vq_cdf_init(&m->dk[b][i], 16, RATE);
+    for (j = 0; j < IC_POS_CLASSES; j++)
+      for (k = 0; k < IC_REM_CLASSES; k++)
+        vq_cdf_init(&m->mag[b][j][k], k < IC_REM_CLASSES - 1 ? k + 2 : 16,
+                    RATE);
   }
+#ifndef IC_TRAIN
+  for (i = 0; i < n; i++) {
+    const uint16_t *p = ic_priors[chroma ? 1 : 0][i];
+    if (p[c[i].n] != VQ_CDF_ONE) continue; /* no prior for this model */
+    for (k = 0; k <= c[i].n; k++) c[i].cdf[k] = p[k];
+    c[i].count = PRIOR_COUNT;
+  }
+#else
+  (void)chroma, (void)n, (void)c;
+#endif
 }
 
 void ic_costs_init(ic_costs *c) {
@@ -111,11 +161,11 @@ static uint32_t get_raw(vq_rc_dec *d, unsigned nbits) {
 static void put_value(vq_rc_enc *e, vq_cdf *m, uint32_t v) {
   unsigned extra, s;
   if (m->n < 16) {
-    vq_rc_enc_symbol(e, v, m);
+    enc_sym(e, v, m);
     return;
   }
   s = value_symbol(v, &extra);
-  vq_rc_enc_symbol(e, s, m);
+  enc_sym(e, s, m);
   if (s < 12) return;
   if (s < 15) {
     put_raw(e, v - class_base[s - 12], extra);
@@ -340,8 +390,8 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
     choose_band(&ch, m, costs, q, b, gain_context(nb, cur, b), x, n);
     put_value(e, &m->gain[b][gain_context(nb, cur, b)], (uint32_t)ch.gain);
     if (ch.gain) {
-      vq_rc_enc_symbol(e, (unsigned)(ch.k - kpred(ch.gain, b) + IC_DK_OFFSET),
-                       &m->dk[b][dk_context(ch.gain)]);
+      enc_sym(e, (unsigned)(ch.k - kpred(ch.gain, b) + IC_DK_OFFSET),
+              &m->dk[b][dk_context(ch.gain)]);
       put_shape(e, m, b, ch.y, n, ch.k);
     }
     cur->gain[b] = (uint16_t)ch.gain;

@@ -30,7 +30,10 @@ typedef struct ic_models {
   vq_cdf mag[IC_BANDS][IC_POS_CLASSES][IC_REM_CLASSES];
 } ic_models;
 
-void ic_models_init(ic_models *m);
+/* chroma: 0 for the luma models, 1 for chroma. */
+void ic_models_init(ic_models *m, int chroma);
+
+#define IC_MODELS_COUNT (sizeof(ic_models) / sizeof(vq_cdf))
 
 /* Quantizer steps of one plane type. */
 typedef struct ic_quant {
@@ -77,5 +80,12 @@ int ic_dct_create(ic_dct **out);
 void ic_dct_destroy(ic_dct *t);
 void ic_dct_forward(const ic_dct *t, const float *in, float *out);
 void ic_dct_inverse(const ic_dct *t, const float *in, float *out);
+
+#ifdef IC_TRAIN
+#include <stdio.h>
+/* Training build only: counts symbols per model (single-threaded). */
+void ic_train_begin(const ic_models *m);
+void ic_train_dump(FILE *f);
+#endif
 
 #endif /* VQ_CODECS_CODEC_PRIV_H */

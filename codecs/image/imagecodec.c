@@ -309,8 +309,11 @@ static int encode_tile(tile_out *out, const geometry *g, float *const *pl,
     free(m);
     return VQ_ERR_NOMEM;
   }
-  ic_models_init(&m[0]);
-  ic_models_init(&m[1]);
+  ic_models_init(&m[0], 0);
+  ic_models_init(&m[1], 1);
+#ifdef IC_TRAIN
+  ic_train_begin(m);
+#endif
   for (p = 0; p < g->planes; p++) {
     uint32_t r0, r1, by, bx, bw = g->bw[p];
     ic_block *cur = rows, *prev = NULL;
@@ -528,8 +531,8 @@ static int decode_tile(const geometry *g, float *const *pl, const ic_dct *dct,
     free(m);
     return VQ_ERR_NOMEM;
   }
-  ic_models_init(&m[0]);
-  ic_models_init(&m[1]);
+  ic_models_init(&m[0], 0);
+  ic_models_init(&m[1], 1);
   vq_rc_dec_init(&d, c->data, c->size);
   for (p = 0; p < g->planes && !bad; p++) {
     uint32_t r0, r1, by, bx, bw = g->bw[p];
