@@ -296,6 +296,14 @@ static void add_pulse(const float *ax, int32_t *ym, int n, double *xy,
   ym[best]++;
 }
 
+/* The gain of index i > 0: step i^beta (beta > 1 compands: the larger
+ * the gain, the coarser its steps, as the eye masks errors in busy
+ * bands). */
+static double gain_value(const ic_quant *q, int b, int i) {
+  double g = q->beta > 1.0f ? pow((double)i, q->beta) : (double)i;
+  return g * q->band[b];
+}
+
 /* ---- the encoder's band choice ------------------------------------------ */
 
 typedef struct band_choice {
@@ -306,8 +314,8 @@ typedef struct band_choice {
 
 static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
                         const ic_quant *q, int b, int gctx, const float *x,
-                        int n) {
-  const float step = q->band[b], lambda = q->lambda;
+                        int n, float lambda) {
+  const float step = q->band[b];
   vq_cdf *gm = &m->gain[b][gctx];
   float ax[64];
   int32_t ym[64], y[64];
@@ -318,10 +326,11 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
     g2 += (double)x[j] * x[j];
   }
   best->gain = 0, best->k = 0;
-  best_j = g2 + lambda * value_cost(c, gm, 0);
+  best_j = g2 * (1.0 + q->energy) + lambda * value_cost(c, gm, 0);
   g = sqrt(g2);
   if (g < 0.3 * step) return;
-  i0 = (int)(g / step + 0.5);
+  i0 = (int)(q->beta > 1.0f ? pow(g / step, 1.0 / q->beta) + 0.5
+                            : g / step + 0.5);
   if (i0 > MAX_GAIN) i0 = MAX_GAIN;
   ilo = i0 > 1 ? i0 - 1 : 1;
   ihi = i0 < MAX_GAIN ? i0 + 1 : MAX_GAIN;
@@ -347,9 +356,9 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
     shape_bits = shape_cost(m, c, b, y, n, k);
     for (i = ilo; i <= ihi; i++) {
       int dk = k - kpred(i, b);
-      double gq = i * (double)step, d, r;
+      double gq = gain_value(q, b, i), d, r;
       if (dk < -IC_DK_OFFSET || dk >= 16 - IC_DK_OFFSET) continue;
-      d = g2 - 2.0 * gq * corr + gq * gq;
+      d = g2 - 2.0 * gq * corr + gq * gq + q->energy * (g - gq) * (g - gq);
       r = value_cost(c, gm, (uint32_t)i) +
           sym_cost(c, &m->dk[b][dk_context(i)], (unsigned)(dk + IC_DK_OFFSET)) +
           shape_bits;
@@ -362,10 +371,10 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
   }
 }
 
-static void band_rec(float *coef, int b, int gain, float step,
+static void band_rec(float *coef, int b, int gain, const ic_quant *q,
                      const int32_t *y, double yy) {
   int j, s = ic_band_start[b], n = ic_band_start[b + 1] - s;
-  float scale = gain ? (float)(gain * (double)step / sqrt(yy)) : 0.0f;
+  float scale = gain ? (float)(gain_value(q, b, gain) / sqrt(yy)) : 0.0f;
   for (j = 0; j < n; j++) coef[ic_zigzag[s + j]] = scale * (float)y[j];
 }
 
@@ -373,7 +382,16 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
                      const ic_costs *costs, const float *coef,
                      const ic_nbr *nb, ic_block *cur, float *rec) {
   int32_t dc = (int32_t)lrintf(coef[0] / q->dc), r;
+  float lambda = q->lambda;
   int b;
+  if (q->masking > 0.0f) {
+    /* activity masking: busy blocks hide errors, flat ones show them */
+    double act = 0.0, s2 = (double)q->band[0] * q->band[0], w;
+    int k;
+    for (k = 1; k < 64; k++) act += (double)coef[k] * coef[k];
+    w = pow((act / 64.0 + 0.25 * s2) / (s2 + 0.25 * s2), q->masking);
+    lambda *= (float)(w < 0.4 ? 0.4 : w > 2.5 ? 2.5 : w);
+  }
   if (dc > MAX_DC) dc = MAX_DC;
   if (dc < -MAX_DC) dc = -MAX_DC;
   r = dc - dc_predict(nb);
@@ -387,7 +405,7 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
     float x[64];
     band_choice ch;
     for (j = 0; j < n; j++) x[j] = coef[ic_zigzag[s + j]];
-    choose_band(&ch, m, costs, q, b, gain_context(nb, cur, b), x, n);
+    choose_band(&ch, m, costs, q, b, gain_context(nb, cur, b), x, n, lambda);
     put_value(e, &m->gain[b][gain_context(nb, cur, b)], (uint32_t)ch.gain);
     if (ch.gain) {
       enc_sym(e, (unsigned)(ch.k - kpred(ch.gain, b) + IC_DK_OFFSET),
@@ -395,7 +413,7 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
       put_shape(e, m, b, ch.y, n, ch.k);
     }
     cur->gain[b] = (uint16_t)ch.gain;
-    if (rec) band_rec(rec, b, ch.gain, q->band[b], ch.y, ch.yy);
+    if (rec) band_rec(rec, b, ch.gain, q, ch.y, ch.yy);
   }
 }
 
@@ -428,7 +446,7 @@ int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q,
     if (k < 1 || k > MAX_K) return -1;
     if (get_shape(d, m, b, y, n, k) < 0) return -1;
     for (j = 0; j < n; j++) yy += (double)y[j] * y[j];
-    band_rec(coef, b, (int)gain, q->band[b], y, yy);
+    band_rec(coef, b, (int)gain, q, y, yy);
   }
   return 0;
 }

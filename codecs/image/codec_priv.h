@@ -39,7 +39,10 @@ void ic_models_init(ic_models *m, int chroma);
 typedef struct ic_quant {
   float dc;              /* DC step */
   float band[IC_BANDS];  /* gain step per band */
+  float beta;            /* gain companding exponent, >= 1 */
   float lambda;          /* encoder: rate-distortion multiplier */
+  float energy;          /* encoder: weight of the gain error (contrast) */
+  float masking;         /* encoder: exponent of activity masking */
 } ic_quant;
 
 /* What later blocks' contexts and predictions need of a block. */

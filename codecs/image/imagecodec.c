@@ -98,6 +98,10 @@ static void quant_for_quality(geometry *g, float quality) {
     for (b = 0; b < IC_BANDS; b++)
       g->quant[t].band[b] = (float)(s * band_scale[b]);
     g->quant[t].lambda = (float)(lam * s * s);
+    g->quant[t].energy = (float)tune("VQT_ENERGY", 0.0);
+    g->quant[t].masking = t ? 0.0f : (float)tune("VQT_MASK", 0.35);
+    g->quant[t].beta = t ? 1.0f : (float)tune("VQT_BETA", 1.0);
+    g->quant[t].beta = roundf(g->quant[t].beta * 16.0f) / 16.0f;
   }
   g->quality = quality;
   g->deblock = (int)tune("VQT_DEBLOCK", 16.0);
@@ -142,6 +146,8 @@ static void head_write(uint8_t *h, const geometry *g) {
     for (b = 0; b < IC_BANDS; b++, o += 4) put_f32(h + o, g->quant[t].band[b]);
   }
   h[o] = (uint8_t)g->deblock;
+  h[o + 1] = (uint8_t)lrintf(g->quant[0].beta * 16.0f);
+  h[o + 2] = (uint8_t)lrintf(g->quant[1].beta * 16.0f);
 }
 
 static int step_ok(float s) { return s >= 1e-3f && s <= 1e6f; }
@@ -178,8 +184,11 @@ static int head_read(geometry *g, const uint8_t *h, size_t size,
     }
   }
   g->deblock = h[o];
-  if (h[o + 1] || h[o + 2] || h[o + 3])
+  if (h[o + 1] < 16 || h[o + 1] > 64 || h[o + 2] < 16 || h[o + 2] > 64 ||
+      h[o + 3])
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
+  g->quant[0].beta = h[o + 1] / 16.0f;
+  g->quant[1].beta = h[o + 2] / 16.0f;
   if (g->width < 1 || g->height < 1)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "image of %lu x %lu "
                        "pixels", (unsigned long)g->width,
