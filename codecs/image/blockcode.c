@@ -94,7 +94,10 @@ void ic_models_init(ic_models *m, int chroma) {
         vq_cdf_init(&m->mag[b][j][k], k < IC_REM_CLASSES - 1 ? k + 2 : 16,
                     RATE);
   }
+  for (i = 0; i < 3; i++) vq_cdf_init(&m->aq[i], 3, RATE);
 #ifndef IC_TRAIN
+  if (n > sizeof ic_priors[0] / sizeof ic_priors[0][0])
+    n = sizeof ic_priors[0] / sizeof ic_priors[0][0];
   for (i = 0; i < n; i++) {
     const uint16_t *p = ic_priors[chroma ? 1 : 0][i];
     if (p[c[i].n] != VQ_CDF_ONE) continue; /* no prior for this model */
@@ -378,18 +381,40 @@ static void band_rec(float *coef, int b, int gain, const ic_quant *q,
   for (j = 0; j < n; j++) coef[ic_zigzag[s + j]] = scale * (float)y[j];
 }
 
-void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
+static int aq_context(const ic_nbr *nb) {
+  return nb->left ? nb->left->aq : 1;
+}
+
+/* The block's AC steps: q with every band step scaled for class aq. */
+static void aq_apply(ic_quant *qq, const ic_quant *q, int aq) {
+  int b;
+  *qq = *q;
+  if (!q->aq) return;
+  for (b = 0; b < IC_BANDS; b++) qq->band[b] = q->band[b] * q->aq_scale[aq];
+  qq->lambda = q->lambda * q->aq_scale[aq] * q->aq_scale[aq];
+}
+
+void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q0,
                      const ic_costs *costs, const float *coef,
                      const ic_nbr *nb, ic_block *cur, float *rec) {
-  int32_t dc = (int32_t)lrintf(coef[0] / q->dc), r;
-  float lambda = q->lambda;
-  int b;
+  int32_t dc = (int32_t)lrintf(coef[0] / q0->dc), r;
+  double act = 0.0, s2 = (double)q0->band[0] * q0->band[0];
+  ic_quant qq, *q = &qq;
+  float lambda;
+  int b, k;
+  for (k = 1; k < 64; k++) act += (double)coef[k] * coef[k];
+  act /= 63.0;
+  cur->aq = 1;
+  if (q0->aq) {
+    /* flat blocks show errors that busy ones hide: finer steps there */
+    cur->aq = act < q0->aq_lo * s2 ? 0 : act > q0->aq_hi * s2 ? 2 : 1;
+    enc_sym(e, cur->aq, &m->aq[aq_context(nb)]);
+  }
+  aq_apply(&qq, q0, cur->aq);
+  lambda = q->lambda;
   if (q->masking > 0.0f) {
     /* activity masking: busy blocks hide errors, flat ones show them */
-    double act = 0.0, s2 = (double)q->band[0] * q->band[0], w;
-    int k;
-    for (k = 1; k < 64; k++) act += (double)coef[k] * coef[k];
-    w = pow((act / 64.0 + 0.25 * s2) / (s2 + 0.25 * s2), q->masking);
+    double w = pow((act + 0.25 * s2) / (1.25 * s2), q->masking);
     lambda *= (float)(w < 0.4 ? 0.4 : w > 2.5 ? 2.5 : w);
   }
   if (dc > MAX_DC) dc = MAX_DC;
@@ -417,11 +442,15 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q,
   }
 }
 
-int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q,
+int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q0,
                     const ic_nbr *nb, ic_block *cur, float *coef) {
-  uint32_t a = get_value(d, &m->dc[dc_context(nb)]);
+  ic_quant qq, *q = &qq;
+  uint32_t a;
   int32_t r, dc;
   int b;
+  cur->aq = q0->aq ? (uint8_t)vq_rc_dec_symbol(d, &m->aq[aq_context(nb)]) : 1;
+  aq_apply(&qq, q0, cur->aq);
+  a = get_value(d, &m->dc[dc_context(nb)]);
   if (a > MAX_DC * 2u) return -1;
   r = a && vq_rc_dec_bits(d, 1) ? -(int32_t)a : (int32_t)a;
   dc = dc_predict(nb) + r;

@@ -13,7 +13,7 @@
 #define IC_GAIN_CTX (IC_GAIN_NBR * IC_GAIN_PREV)
 #define IC_DK_CTX 3
 #define IC_DC_CTX 4
-#define IC_POS_CLASSES 4
+#define IC_POS_CLASSES 8
 #define IC_REM_CLASSES 8
 #define IC_DK_OFFSET 8     /* K - predicted K is coded in [-8, 7] */
 
@@ -28,6 +28,7 @@ typedef struct ic_models {
   vq_cdf gain[IC_BANDS][IC_GAIN_CTX];
   vq_cdf dk[IC_BANDS][IC_DK_CTX];
   vq_cdf mag[IC_BANDS][IC_POS_CLASSES][IC_REM_CLASSES];
+  vq_cdf aq[3];          /* the block's step class, by the left one's */
 } ic_models;
 
 /* chroma: 0 for the luma models, 1 for chroma. */
@@ -43,11 +44,15 @@ typedef struct ic_quant {
   float lambda;          /* encoder: rate-distortion multiplier */
   float energy;          /* encoder: weight of the gain error (contrast) */
   float masking;         /* encoder: exponent of activity masking */
+  int aq;                /* 1: each block picks one of three AC steps */
+  float aq_scale[3];     /* their factors */
+  float aq_lo, aq_hi;    /* encoder: activity thresholds (in steps^2) */
 } ic_quant;
 
 /* What later blocks' contexts and predictions need of a block. */
 typedef struct ic_block {
   int32_t dc;            /* quantized DC */
+  uint8_t aq;            /* step class, 1 when adaptive steps are off */
   uint16_t dc_res;       /* |DC residual|, capped */
   uint16_t gain[IC_BANDS];
 } ic_block;

@@ -22,7 +22,7 @@
 #include "imageio.h"
 
 #define HEAD_VERSION 1
-#define HEAD_SIZE 68
+#define HEAD_SIZE (16 + 8 * (1 + IC_BANDS) + 8)
 #define TILE_ROWS 256            /* luma rows per tile (a multiple of 16) */
 #define MAX_TILES 16384
 
@@ -102,6 +102,14 @@ static void quant_for_quality(geometry *g, float quality) {
     g->quant[t].masking = t ? 0.0f : (float)tune("VQT_MASK", 0.35);
     g->quant[t].beta = t ? 1.0f : (float)tune("VQT_BETA", 1.0);
     g->quant[t].beta = roundf(g->quant[t].beta * 16.0f) / 16.0f;
+    g->quant[t].aq = t ? 0 : (int)tune("VQT_AQ", 1.0);
+    g->quant[t].aq_scale[0] = roundf((float)tune("VQT_AQ0", 0.75) * 128.0f) /
+                              128.0f;
+    g->quant[t].aq_scale[1] = 1.0f;
+    g->quant[t].aq_scale[2] = roundf((float)tune("VQT_AQ2", 1.3) * 64.0f) /
+                              64.0f;
+    g->quant[t].aq_lo = (float)tune("VQT_AQLO", 0.3);
+    g->quant[t].aq_hi = (float)tune("VQT_AQHI", 3.0);
   }
   g->quality = quality;
   g->deblock = (int)tune("VQT_DEBLOCK", 16.0);
@@ -148,6 +156,12 @@ static void head_write(uint8_t *h, const geometry *g) {
   h[o] = (uint8_t)g->deblock;
   h[o + 1] = (uint8_t)lrintf(g->quant[0].beta * 16.0f);
   h[o + 2] = (uint8_t)lrintf(g->quant[1].beta * 16.0f);
+  for (t = 0; t < 2; t++) {
+    h[o + 4 + 2 * t] = (uint8_t)(g->quant[t].aq ?
+        lrintf(g->quant[t].aq_scale[0] * 128.0f) : 0);
+    h[o + 5 + 2 * t] = (uint8_t)(g->quant[t].aq ?
+        lrintf(g->quant[t].aq_scale[2] * 64.0f) : 0);
+  }
 }
 
 static int step_ok(float s) { return s >= 1e-3f && s <= 1e6f; }
@@ -189,6 +203,15 @@ static int head_read(geometry *g, const uint8_t *h, size_t size,
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
   g->quant[0].beta = h[o + 1] / 16.0f;
   g->quant[1].beta = h[o + 2] / 16.0f;
+  for (t = 0; t < 2; t++) {
+    uint8_t lo = h[o + 4 + 2 * t], hi = h[o + 5 + 2 * t];
+    g->quant[t].aq = lo != 0;
+    if ((lo == 0) != (hi == 0) || lo > 128 || (hi && hi < 64))
+      return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
+    g->quant[t].aq_scale[0] = lo / 128.0f;
+    g->quant[t].aq_scale[1] = 1.0f;
+    g->quant[t].aq_scale[2] = hi / 64.0f;
+  }
   if (g->width < 1 || g->height < 1)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "image of %lu x %lu "
                        "pixels", (unsigned long)g->width,
