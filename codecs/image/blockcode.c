@@ -91,8 +91,9 @@ void ic_models_init(ic_models *m, int chroma) {
     for (i = 0; i < IC_DK_CTX; i++) vq_cdf_init(&m->dk[b][i], 16, RATE);
     for (j = 0; j < IC_POS_CLASSES; j++)
       for (k = 0; k < IC_REM_CLASSES; k++)
-        vq_cdf_init(&m->mag[b][j][k], k < IC_REM_CLASSES - 1 ? k + 2 : 16,
-                    RATE);
+        for (i = 0; i < IC_NBR_CLASSES; i++)
+          vq_cdf_init(&m->mag[b][j][k][i],
+                      k < IC_REM_CLASSES - 1 ? k + 2 : 16, RATE);
   }
   for (i = 0; i < 3; i++) vq_cdf_init(&m->aq[i], 3, RATE);
 #ifndef IC_TRAIN
@@ -232,31 +233,44 @@ static int dk_context(int gain) {
   return gain < IC_DK_CTX ? gain - 1 : IC_DK_CTX - 1;
 }
 
-static vq_cdf *mag_model(ic_models *m, int b, int j, int n, int rem) {
-  return &m->mag[b][j * IC_POS_CLASSES / n]
-                [(rem < IC_REM_CLASSES ? rem : IC_REM_CLASSES) - 1];
+/* The pulses at zigzag position z in the left and upper blocks. */
+typedef struct shape_ctx {
+  const uint8_t *left, *up;
+} shape_ctx;
+
+static const uint8_t no_pulses[64];
+
+static void shape_ctx_of(shape_ctx *sc, const ic_nbr *nb) {
+  sc->left = nb->left ? nb->left->mag : no_pulses;
+  sc->up = nb->up ? nb->up->mag : no_pulses;
 }
 
-/* ---- shapes -------------------------------------------------------------- */
+static vq_cdf *mag_model(ic_models *m, const shape_ctx *sc, int b, int j,
+                         int n, int rem) {
+  int z = ic_band_start[b] + j, a = sc->left[z] + sc->up[z];
+  return &m->mag[b][j * IC_POS_CLASSES / n]
+                [(rem < IC_REM_CLASSES ? rem : IC_REM_CLASSES) - 1]
+                [a < IC_NBR_CLASSES ? a : IC_NBR_CLASSES - 1];
+}
 
-static float shape_cost(ic_models *m, const ic_costs *c, int b,
-                        const int32_t *y, int n, int k) {
+static float shape_cost(ic_models *m, const shape_ctx *sc, const ic_costs *c,
+                        int b, const int32_t *y, int n, int k) {
   float bits = 0.0f;
   int j, rem = k;
   for (j = 0; j < n - 1 && rem > 0; j++) {
     uint32_t a = (uint32_t)abs(y[j]);
-    bits += value_cost(c, mag_model(m, b, j, n, rem), a);
+    bits += value_cost(c, mag_model(m, sc, b, j, n, rem), a);
     if (a) bits += 1.0f, rem -= (int)a;
   }
   return rem > 0 ? bits + 1.0f : bits;
 }
 
-static void put_shape(vq_rc_enc *e, ic_models *m, int b, const int32_t *y,
-                      int n, int k) {
+static void put_shape(vq_rc_enc *e, ic_models *m, const shape_ctx *sc, int b,
+                      const int32_t *y, int n, int k) {
   int j, rem = k;
   for (j = 0; j < n - 1 && rem > 0; j++) {
     uint32_t a = (uint32_t)abs(y[j]);
-    put_value(e, mag_model(m, b, j, n, rem), a);
+    put_value(e, mag_model(m, sc, b, j, n, rem), a);
     if (a) {
       vq_rc_enc_bits(e, y[j] < 0, 1);
       rem -= (int)a;
@@ -265,12 +279,12 @@ static void put_shape(vq_rc_enc *e, ic_models *m, int b, const int32_t *y,
   if (rem > 0) vq_rc_enc_bits(e, y[n - 1] < 0, 1);
 }
 
-static int get_shape(vq_rc_dec *d, ic_models *m, int b, int32_t *y, int n,
-                     int k) {
+static int get_shape(vq_rc_dec *d, ic_models *m, const shape_ctx *sc, int b,
+                     int32_t *y, int n, int k) {
   int j, rem = k;
   memset(y, 0, (size_t)n * sizeof *y);
   for (j = 0; j < n - 1 && rem > 0; j++) {
-    uint32_t a = get_value(d, mag_model(m, b, j, n, rem));
+    uint32_t a = get_value(d, mag_model(m, sc, b, j, n, rem));
     if (a > (uint32_t)rem) return -1;
     if (a) {
       y[j] = vq_rc_dec_bits(d, 1) ? -(int32_t)a : (int32_t)a;
@@ -279,6 +293,15 @@ static int get_shape(vq_rc_dec *d, ic_models *m, int b, int32_t *y, int n,
   }
   if (rem > 0) y[n - 1] = vq_rc_dec_bits(d, 1) ? -rem : rem;
   return 0;
+}
+
+/* Records the band's pulses for the blocks after it. */
+static void band_pulses(ic_block *cur, int b, const int32_t *y, int gain) {
+  int j, s = ic_band_start[b], n = ic_band_start[b + 1] - s;
+  for (j = 0; j < n; j++) {
+    int a = gain ? abs(y[j]) : 0;
+    cur->mag[s + j] = (uint8_t)(a < 2 ? a : 2);
+  }
 }
 
 /* One more pulse on the magnitudes ym for |x| = ax, where it raises the
@@ -315,9 +338,9 @@ typedef struct band_choice {
   double yy;
 } band_choice;
 
-static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
-                        const ic_quant *q, int b, int gctx, const float *x,
-                        int n, float lambda) {
+static void choose_band(band_choice *best, ic_models *m, const shape_ctx *sc,
+                        const ic_costs *c, const ic_quant *q, int b, int gctx,
+                        const float *x, int n, float lambda) {
   const float step = q->band[b];
   vq_cdf *gm = &m->gain[b][gctx];
   float ax[64];
@@ -356,7 +379,7 @@ static void choose_band(band_choice *best, ic_models *m, const ic_costs *c,
     if (k > klo) add_pulse(ax, ym, n, &xy, &yy);
     for (j = 0; j < n; j++) y[j] = x[j] < 0.0f ? -ym[j] : ym[j];
     corr = xy / sqrt(yy);
-    shape_bits = shape_cost(m, c, b, y, n, k);
+    shape_bits = shape_cost(m, sc, c, b, y, n, k);
     for (i = ilo; i <= ihi; i++) {
       int dk = k - kpred(i, b);
       double gq = gain_value(q, b, i), d, r;
@@ -400,8 +423,10 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q0,
   int32_t dc = (int32_t)lrintf(coef[0] / q0->dc), r;
   double act = 0.0, s2 = (double)q0->band[0] * q0->band[0];
   ic_quant qq, *q = &qq;
+  shape_ctx sc;
   float lambda;
   int b, k;
+  shape_ctx_of(&sc, nb);
   for (k = 1; k < 64; k++) act += (double)coef[k] * coef[k];
   act /= 63.0;
   cur->aq = 1;
@@ -430,13 +455,15 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q0,
     float x[64];
     band_choice ch;
     for (j = 0; j < n; j++) x[j] = coef[ic_zigzag[s + j]];
-    choose_band(&ch, m, costs, q, b, gain_context(nb, cur, b), x, n, lambda);
+    choose_band(&ch, m, &sc, costs, q, b, gain_context(nb, cur, b), x, n,
+                lambda);
     put_value(e, &m->gain[b][gain_context(nb, cur, b)], (uint32_t)ch.gain);
     if (ch.gain) {
       enc_sym(e, (unsigned)(ch.k - kpred(ch.gain, b) + IC_DK_OFFSET),
               &m->dk[b][dk_context(ch.gain)]);
-      put_shape(e, m, b, ch.y, n, ch.k);
+      put_shape(e, m, &sc, b, ch.y, n, ch.k);
     }
+    band_pulses(cur, b, ch.y, ch.gain);
     cur->gain[b] = (uint16_t)ch.gain;
     if (rec) band_rec(rec, b, ch.gain, q, ch.y, ch.yy);
   }
@@ -445,9 +472,11 @@ void ic_encode_block(vq_rc_enc *e, ic_models *m, const ic_quant *q0,
 int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q0,
                     const ic_nbr *nb, ic_block *cur, float *coef) {
   ic_quant qq, *q = &qq;
+  shape_ctx sc;
   uint32_t a;
   int32_t r, dc;
   int b;
+  shape_ctx_of(&sc, nb);
   cur->aq = q0->aq ? (uint8_t)vq_rc_dec_symbol(d, &m->aq[aq_context(nb)]) : 1;
   aq_apply(&qq, q0, cur->aq);
   a = get_value(d, &m->dc[dc_context(nb)]);
@@ -467,13 +496,15 @@ int ic_decode_block(vq_rc_dec *d, ic_models *m, const ic_quant *q0,
     cur->gain[b] = (uint16_t)gain;
     if (!gain) {
       for (j = 0; j < n; j++) coef[ic_zigzag[s + j]] = 0.0f;
+      band_pulses(cur, b, y, 0);
       continue;
     }
     k = kpred((int)gain, b) +
         (int)vq_rc_dec_symbol(d, &m->dk[b][dk_context((int)gain)]) -
         IC_DK_OFFSET;
     if (k < 1 || k > MAX_K) return -1;
-    if (get_shape(d, m, b, y, n, k) < 0) return -1;
+    if (get_shape(d, m, &sc, b, y, n, k) < 0) return -1;
+    band_pulses(cur, b, y, (int)gain);
     for (j = 0; j < n; j++) yy += (double)y[j] * y[j];
     band_rec(coef, b, (int)gain, q, y, yy);
   }

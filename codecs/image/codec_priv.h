@@ -15,6 +15,7 @@
 #define IC_DC_CTX 4
 #define IC_POS_CLASSES 8
 #define IC_REM_CLASSES 8
+#define IC_NBR_CLASSES 3   /* pulses at the same place next door */
 #define IC_DK_OFFSET 8     /* K - predicted K is coded in [-8, 7] */
 
 /* Band b holds the zigzag positions [ic_band_start[b], [b + 1]). */
@@ -27,7 +28,7 @@ typedef struct ic_models {
   vq_cdf dc[IC_DC_CTX];
   vq_cdf gain[IC_BANDS][IC_GAIN_CTX];
   vq_cdf dk[IC_BANDS][IC_DK_CTX];
-  vq_cdf mag[IC_BANDS][IC_POS_CLASSES][IC_REM_CLASSES];
+  vq_cdf mag[IC_BANDS][IC_POS_CLASSES][IC_REM_CLASSES][IC_NBR_CLASSES];
   vq_cdf aq[3];          /* the block's step class, by the left one's */
 } ic_models;
 
@@ -55,6 +56,7 @@ typedef struct ic_block {
   uint8_t aq;            /* step class, 1 when adaptive steps are off */
   uint16_t dc_res;       /* |DC residual|, capped */
   uint16_t gain[IC_BANDS];
+  uint8_t mag[64];       /* min(|pulses|, 2) by zigzag position */
 } ic_block;
 
 /* Neighbours of a block inside its tile (NULL where absent). */
