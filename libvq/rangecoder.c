@@ -197,7 +197,7 @@ static void enc_small_uint(vq_rc_enc *e, uint32_t v, uint32_t n) {
 }
 
 void vq_rc_enc_bits(vq_rc_enc *e, uint32_t v, unsigned nbits) {
-  if (nbits) enc_small_uint(e, v & ((1u << nbits) - 1), 1u << nbits);
+  if (nbits) vq_rc_enc_freq(e, v & ((1u << nbits) - 1), 1, nbits);
 }
 
 static unsigned bit_length(uint64_t v) {
@@ -302,8 +302,13 @@ static uint32_t dec_small_uint(vq_rc_dec *d, uint32_t n) {
   return v;
 }
 
+/* As dec_small_uint(d, 2^nbits), with a shift for the division. */
 uint32_t vq_rc_dec_bits(vq_rc_dec *d, unsigned nbits) {
-  return nbits ? dec_small_uint(d, 1u << nbits) : 0;
+  uint32_t v;
+  if (!nbits) return 0;
+  v = vq_rc_dec_target(d, nbits);
+  vq_rc_dec_freq(d, v, 1, nbits);
+  return v;
 }
 
 uint64_t vq_rc_dec_uint(vq_rc_dec *d, uint64_t n) {
