@@ -89,14 +89,14 @@ static double tune(const char *name, double def) {
 /* Quantizer steps and encoder choices for a quality in [0, 100]. The
  * base step follows libjpeg's quality scaling (5000 / q below 50,
  * 200 - 2 q above), so that a quality gives roughly the file size JPEG
- * gives it; chroma steps are 1.6 times coarser, DC 0.8 times finer, and
+ * gives it; chroma steps are 1.6 times coarser, DC 0.6 times finer, and
  * steps grow by 8% per band. The rest was tuned on the Kodak set for
  * PSNR and MS-SSIM together. */
 static void quant_for_quality(geometry *g, float quality) {
   double band_scale[IC_BANDS] = {1.0, 1.0, 1.0, 1.05, 1.15};
   double qq = quality < 1.0f ? 1.0 : quality, sc, q;
   double lam = tune("VQT_LAMBDA", 0.09), chroma = tune("VQT_CHROMA", 1.6);
-  double dcs = tune("VQT_DC", 0.8), tilt = tune("VQT_TILT", 0.08);
+  double dcs = tune("VQT_DC", 0.6), tilt = tune("VQT_TILT", 0.08);
   int t, b;
   sc = qq < 50.0 ? 5000.0 / qq : 200.0 - 2.0 * qq;
   if (sc < 1.0) sc = 1.0;
