@@ -11,14 +11,14 @@ static const char *prog = "vqdec";
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: vqdec [options] IN.vq -o OUT.{png,ppm,pgm,npy}\n"
+"Usage: vqdec [options] IN.vq -o OUT.{png,ppm,pgm,jpg,npy}\n"
 "\n"
-"Decodes a .vq file. An image becomes a PNG, PPM or PGM file (from the\n"
-"extension of OUT); a token file becomes the .npy it was made from,\n"
-"byte for byte; a PVQ-coded float array becomes a float32 .npy of its\n"
-"shape. Every length, dimension and checksum is verified before\n"
-"anything is allocated or written; a damaged file is reported and no\n"
-"output is left behind.\n"
+"Decodes a .vq file. An image becomes a PNG, PPM, PGM or JPEG (quality\n"
+"95) file, from the extension of OUT; a token file becomes the .npy it\n"
+"was made from, byte for byte; a PVQ-coded float array becomes a\n"
+"float32 .npy of its shape. Every length, dimension and checksum is\n"
+"verified before anything is allocated or written; a damaged file is\n"
+"reported and no output is left behind.\n"
 "\n"
 "Options:\n"
 "  -o, --output FILE  the file to write (required)\n"
@@ -51,7 +51,8 @@ static int stream_kind(const uint8_t *b, size_t size) {
 
 static int is_image_name(const char *path) {
   return cli_ends_with(path, ".png") || cli_ends_with(path, ".ppm") ||
-         cli_ends_with(path, ".pgm") || cli_ends_with(path, ".pnm");
+         cli_ends_with(path, ".pgm") || cli_ends_with(path, ".pnm") ||
+         cli_ends_with(path, ".jpg") || cli_ends_with(path, ".jpeg");
 }
 
 /* Decodes an image stream, writes it, and compares it with ref when
@@ -147,8 +148,8 @@ int main(int argc, char **argv) {
   if (skind == VQ_KIND_IMAGE) {
     if (!is_image_name(out)) {
       free(buf);
-      cli_error(prog, "%s: an image decodes to .png, .ppm, .pgm or .pnm",
-                out);
+      cli_error(prog, "%s: an image decodes to .png, .ppm, .pgm, .pnm or "
+                ".jpg", out);
       return VQ_EXIT_USAGE;
     }
     rc = decode_image(buf, size, in, out, ref, threads, lim.max_bytes / 4,

@@ -222,6 +222,8 @@ static writer_fn writer_for(const char *path) {
   if (strcasecmp(dot, ".ppm") == 0 || strcasecmp(dot, ".pgm") == 0 ||
       strcasecmp(dot, ".pnm") == 0)
     return vq_pnm_write_fp;
+  if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0)
+    return vq_jpeg_write_fp;
   return NULL;
 }
 
@@ -238,7 +240,7 @@ int vq_image_write(const vq_image *img, const char *path, vq_diag *diag) {
   write = writer_for(path);
   if (!write)
     return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, path, "unknown image "
-                       "extension (use .png, .ppm, .pgm or .pnm)");
+                       "extension (use .png, .ppm, .pgm, .pnm, .jpg or .jpeg)");
   if (write == vq_pnm_write_fp && img->channels != 1 && img->channels != 3)
     return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, path, "PPM/PGM holds 1 or "
                        "3 channels, not %d (alpha needs .png)",

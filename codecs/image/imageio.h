@@ -37,5 +37,8 @@ int vq_png_write_fp(const vq_image *img, FILE *fp, const char *path,
                     vq_diag *diag);
 int vq_pnm_write_fp(const vq_image *img, FILE *fp, const char *path,
                     vq_diag *diag);
+/* JPEG at quality 95, 4:2:0, optimised Huffman tables; 1 or 3 channels. */
+int vq_jpeg_write_fp(const vq_image *img, FILE *fp, const char *path,
+                     vq_diag *diag);
 
 #endif /* VQ_CODECS_IMAGEIO_H */

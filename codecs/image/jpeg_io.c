@@ -150,3 +150,87 @@ int vq_jpeg_read_mem(vq_image **out, const unsigned char *buf, size_t size,
   free(r);
   return rc;
 }
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Quality of the JPEG files vq_image_write() makes. */
+#define WRITE_QUALITY 95
+
+typedef struct jpg_wr {
+  struct jpeg_compress_struct c;
+  struct jpeg_error_mgr err;
+  jmp_buf jump;
+  int code;
+  char msg[JMSG_LENGTH_MAX];
+  const vq_image *img;
+  FILE *fp;
+  unsigned char *row;         /* one row of 8-bit samples */
+} jpg_wr;
+
+static void jpg_wr_error_exit(j_common_ptr c) {
+  jpg_wr *w = c->client_data;
+  (*c->err->format_message)(c, w->msg);
+  w->code = jpg_code(c->err->msg_code);
+  longjmp(w->jump, 1);
+}
+
+static void jpg_encode_body(jpg_wr *w) {
+  const vq_image *img = w->img;
+  size_t n = (size_t)img->width * (size_t)img->channels, y, i;
+  jpeg_create_compress(&w->c);
+  jpeg_stdio_dest(&w->c, w->fp);
+  w->c.image_width = img->width;
+  w->c.image_height = img->height;
+  w->c.input_components = img->channels;
+  w->c.in_color_space = img->channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  jpeg_set_defaults(&w->c);
+  jpeg_set_quality(&w->c, WRITE_QUALITY, TRUE);
+  w->c.optimize_coding = TRUE;
+  jpeg_start_compress(&w->c, TRUE);
+  for (y = 0; y < img->height; y++) {
+    JSAMPROW row;
+    if (img->depth == 16) {
+      const uint16_t *src = (const uint16_t *)img->pixels + y * n;
+      for (i = 0; i < n; i++)
+        w->row[i] = (unsigned char)((src[i] * 255u + 32767u) / 65535u);
+      row = w->row;
+    } else {
+      row = (JSAMPROW)img->pixels + y * n;
+    }
+    jpeg_write_scanlines(&w->c, &row, 1);
+  }
+  jpeg_finish_compress(&w->c);
+}
+
+static int jpg_encode(jpg_wr *w, const char *path, vq_diag *diag) {
+  if (setjmp(w->jump))
+    return vq_img_fail(diag, w->code, path, "JPEG error: %s", w->msg);
+  jpg_encode_body(w);
+  return VQ_OK;
+}
+
+int vq_jpeg_write_fp(const vq_image *img, FILE *fp, const char *path,
+                     vq_diag *diag) {
+  jpg_wr *w;
+  int rc;
+  if (img->channels != 1 && img->channels != 3)
+    return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, path, "JPEG holds 1 or 3 "
+                       "channels, not %d (alpha needs .png)", img->channels);
+  w = calloc(1, sizeof *w);
+  if (w) w->row = malloc((size_t)img->width * (size_t)img->channels);
+  if (!w || !w->row) {
+    if (w) free(w);
+    return vq_img_fail(diag, VQ_ERR_NOMEM, path, "out of memory");
+  }
+  w->img = img;
+  w->fp = fp;
+  w->c.err = jpeg_std_error(&w->err);
+  w->err.error_exit = jpg_wr_error_exit;
+  w->err.output_message = jpg_output_message;
+  w->c.client_data = w;
+  rc = jpg_encode(w, path, diag);
+  jpeg_destroy_compress(&w->c);
+  free(w->row);
+  free(w);
+  return rc;
+}

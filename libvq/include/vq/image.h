@@ -39,8 +39,9 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_image_read_mem(
     vq_image **out, const void *buf, size_t size, uint64_t max_pixels,
     const char *name, vq_diag *diag);
 
-/* Writes PNG, PPM/PGM (from the extension .png, .ppm, .pgm, .pnm) through
- * a temporary file renamed at the end. */
+/* Writes PNG, PPM/PGM or JPEG (from the extension .png, .ppm, .pgm, .pnm,
+ * .jpg, .jpeg; JPEG at quality 95, without alpha) through a temporary
+ * file renamed at the end. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_image_write(
     const vq_image *img, const char *path, vq_diag *diag);
 
