@@ -31,6 +31,12 @@ const uint8_t ic_zigzag[64] = {
 /* Predicted pulses per unit of gain index, per band. */
 static const float k_per_gain[IC_BANDS] = {1.0f, 1.4f, 2.0f, 2.3f, 3.4f};
 
+/* The encoder tries gain indices round(g / step) and one below (IUP
+ * above it too), with pulse counts from KSPAN below the prediction of
+ * the smaller to KSPAN above that of the larger. */
+#ifndef IUP
+#define IUP 0
+#endif
 #ifndef KSPAN
 #define KSPAN 2
 #endif
@@ -245,14 +251,23 @@ static void shape_ctx_of(shape_ctx *sc, const ic_nbr *nb) {
   sc->up = nb->up ? nb->up->mag : no_pulses;
 }
 
+/* Position class of zigzag position z in its band: j * IC_POS_CLASSES / n
+ * for the j-th of the band's n positions. */
+static const uint8_t pos_class[64] = {
+  0, 0, 4, 0, 2, 5, 0, 0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 1, 1, 2, 3, 3, 4, 4,
+  5, 6, 6, 7, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4,
+  4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6, 7, 7, 7, 7};
+
 static vq_cdf *mag_model(ic_models *m, const shape_ctx *sc, int b, int j,
                          int n, int rem) {
   int z = ic_band_start[b] + j, a = sc->left[z] + sc->up[z];
-  return &m->mag[b][j * IC_POS_CLASSES / n]
+  (void)n;
+  return &m->mag[b][pos_class[z]]
                 [(rem < IC_REM_CLASSES ? rem : IC_REM_CLASSES) - 1]
                 [a < IC_NBR_CLASSES ? a : IC_NBR_CLASSES - 1];
 }
 
+/* Bits of a shape with magnitudes y (signs cost a bit per pulse). */
 static float shape_cost(ic_models *m, const shape_ctx *sc, const ic_costs *c,
                         int b, const int32_t *y, int n, int k) {
   float bits = 0.0f;
@@ -359,7 +374,7 @@ static void choose_band(band_choice *best, ic_models *m, const shape_ctx *sc,
                             : g / step + 0.5);
   if (i0 > MAX_GAIN) i0 = MAX_GAIN;
   ilo = i0 > 1 ? i0 - 1 : 1;
-  ihi = i0 < MAX_GAIN ? i0 + 1 : MAX_GAIN;
+  ihi = i0 < MAX_GAIN ? i0 + IUP : MAX_GAIN;
   if (ihi < 1) ihi = 1;
   klo = kpred(ilo, b) - KSPAN;
   if (klo < 1) klo = 1;
@@ -377,9 +392,8 @@ static void choose_band(band_choice *best, ic_models *m, const shape_ctx *sc,
     float shape_bits;
     int i;
     if (k > klo) add_pulse(ax, ym, n, &xy, &yy);
-    for (j = 0; j < n; j++) y[j] = x[j] < 0.0f ? -ym[j] : ym[j];
     corr = xy / sqrt(yy);
-    shape_bits = shape_cost(m, sc, c, b, y, n, k);
+    shape_bits = shape_cost(m, sc, c, b, ym, n, k);
     for (i = ilo; i <= ihi; i++) {
       int dk = k - kpred(i, b);
       double gq = gain_value(q, b, i), d, r;
@@ -391,7 +405,7 @@ static void choose_band(band_choice *best, ic_models *m, const shape_ctx *sc,
       if (d + lambda * r < best_j) {
         best_j = d + lambda * r;
         best->gain = i, best->k = k, best->yy = yy;
-        memcpy(best->y, y, (size_t)n * sizeof *y);
+        for (j = 0; j < n; j++) best->y[j] = x[j] < 0.0f ? -ym[j] : ym[j];
       }
     }
   }
