@@ -14,7 +14,8 @@ static void usage(FILE *f) {
 "Prints what each file holds: for a codebook (.safetensors) its kind,\n"
 "shape and metadata; for other .safetensors files their tensors; for .npy\n"
 "arrays their type and shape; for .vq files their chunks with sizes and\n"
-"CRC status, the container version and what the header declares.\n"
+"CRC status, the container version and what the header declares (token\n"
+"files, PVQ-coded arrays, images).\n"
 "\n"
 "Options:\n"
 "  --json         one JSON object per file on stdout\n"
@@ -192,11 +193,40 @@ static void show_tokens(const vq_chunk *head, const vq_chunk *data,
   }
 }
 
+static const char *channels_name(int channels) {
+  switch (channels) {
+    case 1: return "gray";
+    case 2: return "gray+alpha";
+    case 3: return "RGB";
+    default: return "RGBA";
+  }
+}
+
+static void show_image(const vq_chunk *head, int json) {
+  vq_image_info t;
+  if (vq_image_info_parse(&t, head->data, head->size, NULL) < 0) return;
+  if (json) {
+    printf(", \"kind\": \"image\", \"image\": {\"width\": %lu, "
+           "\"height\": %lu, \"channels\": %d, \"subsample\": %d, "
+           "\"quality\": %.2f, \"tiles\": %lu}", (unsigned long)t.width,
+           (unsigned long)t.height, t.channels, t.subsample,
+           (double)t.quality, (unsigned long)t.tiles);
+  } else {
+    printf("  image: %lu x %lu, %s, %s, quality %.2f, %lu tile%s\n",
+           (unsigned long)t.width, (unsigned long)t.height,
+           channels_name(t.channels),
+           t.channels < 3 ? "luma only" : t.subsample == 420 ? "4:2:0"
+                                                            : "4:4:4",
+           (double)t.quality, (unsigned long)t.tiles, t.tiles == 1 ? "" : "s");
+  }
+}
+
 /* What the HEAD chunk declares, by stream kind. */
 static void show_head(const vq_container *c, int json) {
   const vq_chunk *head = vq_container_find(c, "HEAD", 0);
   if (!head) return;
   if (head->data[0] == VQ_KIND_PVQ) show_pvq(head, json);
+  else if (head->data[0] == VQ_KIND_IMAGE) show_image(head, json);
   else show_tokens(head, vq_container_find(c, "DATA", 0), json);
 }
 

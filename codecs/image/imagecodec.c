@@ -255,9 +255,13 @@ static float sample(const vq_image *img, size_t i) {
 }
 
 /* Planes at full resolution: Y, Cb, Cr (or Y alone), each w * h. */
-static void to_ycbcr(const vq_image *img, float **pl, int planes) {
-  size_t n = (size_t)img->width * img->height, i;
+static void to_ycbcr(const vq_image *img, float **pl, int planes, int nt) {
+  long n = (long)img->width * img->height, i;
   int c = img->channels;
+  (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
   for (i = 0; i < n; i++) {
     if (planes == 1) {
       pl[0][i] = sample(img, i * c);
@@ -289,10 +293,14 @@ static void downsample(const float *src, uint32_t w, uint32_t h,
 /* Doubles a plane of sw x sh (stride ss) to w x h, each output sample
  * 3/4 of the nearer and 1/4 of the farther source sample per axis. */
 static void upsample(const float *src, uint32_t sw, uint32_t sh, size_t ss,
-                     float *dst, uint32_t w, uint32_t h) {
-  uint32_t x, y;
-  for (y = 0; y < h; y++) {
-    uint32_t ya = y / 2, yb;
+                     float *dst, uint32_t w, uint32_t h, int nt) {
+  long yy;
+  (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+  for (yy = 0; yy < (long)h; yy++) {
+    uint32_t y = (uint32_t)yy, ya = y / 2, yb, x;
     float *out = dst + (size_t)y * w;
     if (y & 1) yb = ya + 1 < sh ? ya + 1 : ya;
     else yb = ya > 0 ? ya - 1 : 0;
@@ -427,7 +435,7 @@ int vq_image_encode(uint8_t **out, size_t *out_size, const vq_image *img,
   ic_costs *costs = NULL;
   ic_dct *dct = NULL;
   vq_container_writer *w = NULL;
-  int rc, i, pi;
+  int rc, i, pi, nt;
   *out = NULL;
   *out_size = 0;
   if ((rc = check_enc_args(img, p, diag)) < 0) return rc;
@@ -445,7 +453,11 @@ int vq_image_encode(uint8_t **out, size_t *out_size, const vq_image *img,
   rc = VQ_ERR_NOMEM;
   for (pi = 0; pi < g.planes; pi++)
     if (!(full[pi] = malloc(n * sizeof **full))) goto done;
-  to_ycbcr(img, full, g.planes);
+  nt = p->threads > 0 ? p->threads : 0;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  to_ycbcr(img, full, g.planes, nt);
   for (pi = 0; pi < g.planes; pi++) {
     if (pi > 0 && g.sub) {
       if (!(pl[pi] = malloc((size_t)g.pw[pi] * g.ph[pi] * sizeof **pl)))
@@ -462,10 +474,8 @@ int vq_image_encode(uint8_t **out, size_t *out_size, const vq_image *img,
   ic_costs_init(costs);
   if ((rc = ic_dct_create(&dct)) < 0) goto done;
   {
-    int nt = p->threads > 0 ? p->threads : 0;
     long t;
 #ifdef _OPENMP
-    if (nt <= 0) nt = omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
 #endif
     for (t = 0; t < (long)g.tiles; t++)
@@ -624,10 +634,10 @@ static int alpha_decode(vq_image *img, const vq_chunk *c) {
 
 /* Colour conversion of the decoded planes into img. */
 static int planes_to_image(const geometry *g, float *const *pl,
-                           vq_image *img) {
+                           vq_image *img, int nt) {
   uint8_t *px = img->pixels;
-  size_t stride0 = (size_t)g->bw[0] * 8, i;
-  uint32_t x, y;
+  size_t stride0 = (size_t)g->bw[0] * 8;
+  long yy;
   int ch = img->channels;
   float *up[2] = {NULL, NULL};
   if (g->planes == 3) {
@@ -640,13 +650,18 @@ static int planes_to_image(const geometry *g, float *const *pl,
         free(up[0]);
         return VQ_ERR_NOMEM;
       }
-      upsample(pl[p], g->pw[p], g->ph[p], s, up[p - 1], g->width, g->height);
+      upsample(pl[p], g->pw[p], g->ph[p], s, up[p - 1], g->width, g->height,
+               nt);
     }
   }
-  for (y = 0; y < g->height; y++)
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+  for (yy = 0; yy < (long)g->height; yy++) {
+    uint32_t x, y = (uint32_t)yy;
     for (x = 0; x < g->width; x++) {
       float Y = pl[0][y * stride0 + x] + 128.0f;
-      i = ((size_t)y * g->width + x) * ch;
+      size_t i = ((size_t)y * g->width + x) * ch;
       if (g->planes == 1) {
         px[i] = clamp8(Y);
       } else {
@@ -664,6 +679,7 @@ static int planes_to_image(const geometry *g, float *const *pl,
         px[i + 2] = clamp8(Y + 1.772f * cb);
       }
     }
+  }
   free(up[0]);
   free(up[1]);
   return VQ_OK;
@@ -749,7 +765,7 @@ int vq_image_decode(vq_image **out, const void *buf, size_t size,
     for (p = 0; p < g.planes; p++)
       deblock_plane(pl[p], g.pw[p], g.ph[p], (size_t)g.bw[p] * 8,
                     g.quant[p > 0].band[0], g.deblock, nt);
-  if ((rc = planes_to_image(&g, pl, img)) < 0) goto done;
+  if ((rc = planes_to_image(&g, pl, img, nt)) < 0) goto done;
   if (g.channels == 2 || g.channels == 4) {
     rc = alpha_decode(img, data[g.tiles]);
     if (rc < 0) {
