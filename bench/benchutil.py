@@ -1,5 +1,5 @@
-"""Helpers the benchmark scripts share: the Kodak images as BT.601 luma
-and libvq codebooks read with numpy alone."""
+"""Helpers the benchmark scripts share: the Kodak images as BT.601 luma,
+libvq codebooks read with numpy alone, and the tools' real binaries."""
 import glob
 import json
 import os
@@ -33,3 +33,18 @@ def read_codebook(path):
     b, e = t["data_offsets"]
     return np.frombuffer(raw[8 + hlen + b:8 + hlen + e],
                          dtype="<f4").reshape(t["shape"])
+
+
+def program(build, folder, name):
+    """The real executable of a tool in a libtool build tree: the shell
+    wrapper apps/NAME costs tens of milliseconds per run, which timings
+    must not count, so the binary in .libs/ is used, with the library's
+    directory on LD_LIBRARY_PATH (the wrapper is kept for static builds)."""
+    real = os.path.join(build, folder, ".libs", name)
+    if not os.access(real, os.X_OK):
+        return os.path.join(build, folder, name)
+    lib = os.path.join(os.path.abspath(build), ".libs")
+    paths = os.environ.get("LD_LIBRARY_PATH", "")
+    if lib not in paths.split(":"):
+        os.environ["LD_LIBRARY_PATH"] = lib + (":" + paths if paths else "")
+    return real

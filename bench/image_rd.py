@@ -39,6 +39,7 @@ from collections import namedtuple
 import numpy as np
 from PIL import Image
 
+import benchutil
 import imagemetrics as im
 
 METRICS = (("psnr_y", "PSNR-Y"), ("psnr_rgb", "PSNR-RGB"),
@@ -82,7 +83,7 @@ VERSION_FLAGS = {"cjpeg": "-version", "cwebp": "-version",
 
 
 def ours(build):
-    return Codec("ours", tuple(os.path.join(build, "apps", n)
+    return Codec("ours", tuple(benchutil.program(build, "apps", n)
                                for n in ("vqenc", "vqdec")),
                  "png", ".vq", ".ppm",
                  (10, 20, 30, 40, 50, 60, 70, 80, 90, 95),
@@ -281,8 +282,8 @@ def speed_q75(build, images, tmp, repeat):
     """Ours at -q 75 on 1 and 2 threads: megapixels per second of the
     whole command (start-up, PNG reading and PPM writing included), the
     best of repeat runs per image."""
-    enc_t, dec_t = [os.path.join(build, "apps", n) for n in ("vqenc",
-                                                             "vqdec")]
+    enc_t, dec_t = [benchutil.program(build, "apps", n)
+                    for n in ("vqenc", "vqdec")]
     vq, out = os.path.join(tmp, "s.vq"), os.path.join(tmp, "s.ppm")
     px = sum(rgb.shape[0] * rgb.shape[1] for _, _, rgb in images) / 1e6
     rows = ["| ours at -q 75 | threads | encode (MP/s) | decode (MP/s) |",
