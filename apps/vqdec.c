@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cli.h"
 
 static const char *prog = "vqdec";
@@ -49,10 +50,16 @@ static int stream_kind(const uint8_t *b, size_t size) {
   return kind;
 }
 
+/* The image extensions vq_image_write() knows, in any case. */
 static int is_image_name(const char *path) {
-  return cli_ends_with(path, ".png") || cli_ends_with(path, ".ppm") ||
-         cli_ends_with(path, ".pgm") || cli_ends_with(path, ".pnm") ||
-         cli_ends_with(path, ".jpg") || cli_ends_with(path, ".jpeg");
+  static const char *const ext[] = {".png", ".ppm", ".pgm", ".pnm", ".jpg",
+                                    ".jpeg"};
+  const char *dot = strrchr(path, '.');
+  size_t i;
+  if (!dot || strchr(dot, '/')) return 0;
+  for (i = 0; i < sizeof ext / sizeof *ext; i++)
+    if (!strcasecmp(dot, ext[i])) return 1;
+  return 0;
 }
 
 /* Decodes an image stream, writes it, and compares it with ref when
@@ -152,7 +159,10 @@ int main(int argc, char **argv) {
                 ".jpg", out);
       return VQ_EXIT_USAGE;
     }
-    rc = decode_image(buf, size, in, out, ref, threads, lim.max_bytes / 4,
+    /* decoding holds about 20 bytes per pixel */
+    uint64_t max_px = lim.max_bytes / 20 < VQ_IMAGE_MAX_PIXELS
+                          ? lim.max_bytes / 20 : VQ_IMAGE_MAX_PIXELS;
+    rc = decode_image(buf, size, in, out, ref, threads, max_px,
                       &npy_size, &psnr, &psnr_y, &ssim);
     free(buf);
     if (rc) return rc;

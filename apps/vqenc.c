@@ -254,7 +254,10 @@ static int encode_image(const char *in, const char *out, image_opts *o,
   int rc = vq_image_read(&img, in, 0, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, in);
   px = (double)img->width * img->height;
-  if (o->bpp > 0.0) o->size = (uint64_t)(o->bpp * px / 8.0);
+  if (o->bpp > 0.0) {
+    o->size = (uint64_t)(o->bpp * px / 8.0);
+    if (o->size < 1) o->size = 1; /* the smallest file there is */
+  }
   if (o->size) {
     rc = image_encode_target(img, &o->p, o->size, &vq, &vq_size, &diag);
   } else {

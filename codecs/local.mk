@@ -22,7 +22,6 @@ codecs_image_train_priors_SOURCES = codecs/image/train_priors.c \
   codecs/image/pnm_io.c
 codecs_image_train_priors_CPPFLAGS = $(AM_CPPFLAGS) -DIC_TRAIN \
   $(PNG_CFLAGS) $(JPEG_CFLAGS) $(FFTW_CFLAGS)
-codecs_image_train_priors_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
 codecs_image_train_priors_LDADD = libvq.la $(VQ_EXT_LIBS)
 priors: codecs/image/train_priors$(EXEEXT)
 	codecs/image/train_priors$(EXEEXT) $(top_srcdir)/samples/*.png \

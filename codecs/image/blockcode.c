@@ -28,8 +28,9 @@ const uint8_t ic_zigzag[64] = {
   35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
   58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
 
-/* Predicted pulses per unit of gain index, per band. */
-static const float k_per_gain[IC_BANDS] = {1.0f, 1.4f, 2.0f, 2.3f, 3.4f};
+/* Predicted pulses per unit of gain index, per band, in tenths (integer
+ * arithmetic, so that every platform predicts the same K). */
+static const int k_per_gain10[IC_BANDS] = {10, 14, 20, 23, 34};
 
 /* The encoder tries gain indices round(g / step) and one below (IUP
  * above it too), with pulse counts from KSPAN below the prediction of
@@ -76,7 +77,7 @@ static void enc_sym(vq_rc_enc *e, unsigned s, vq_cdf *m) {
 #endif
 
 static int kpred(int i, int b) {
-  int k = (int)(i * k_per_gain[b] + 0.5f);
+  int k = (k_per_gain10[b] * i + 5) / 10;
   return k < 1 ? 1 : k;
 }
 
@@ -200,7 +201,7 @@ static float value_cost(const ic_costs *c, const vq_cdf *m, uint32_t v) {
   unsigned extra, s;
   if (m->n < 16) return sym_cost(c, m, v);
   s = value_symbol(v, &extra);
-  if (s == 15) extra = 5 + 2 * bit_length(v - 63);
+  if (s == 15) extra = 4 + bit_length(v - 63); /* log2 25, L - 1 bits */
   return sym_cost(c, m, s) + (float)extra;
 }
 

@@ -420,6 +420,11 @@ static int check_enc_args(const vq_image *img, const vq_image_enc_params *p,
       (img->depth != 8 && img->depth != 16))
     return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "vq_image_encode",
                        "invalid image");
+  if ((uint64_t)img->width * img->height > ((uint64_t)1 << 32) ||
+      img->height > (1u << 28))
+    return vq_img_fail(diag, VQ_ERR_LIMIT, "vq_image_encode", "image of "
+                       "%lu x %lu pixels is too large to code",
+                       (unsigned long)img->width, (unsigned long)img->height);
   if (!(p->quality >= 0.0f && p->quality <= 100.0f))
     return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "vq_image_encode",
                        "quality %g outside [0, 100]", (double)p->quality);
@@ -710,6 +715,11 @@ int vq_image_decode(vq_image **out, const void *buf, size_t size,
   }
   if ((rc = head_read(&g, head->data, head->size, name, diag)) < 0)
     goto done;
+  if (vq_container_find(c, "CODE", 0) || vq_container_find(c, "BOOK", 0)) {
+    rc = vq_img_fail(diag, VQ_ERR_UNSUPPORTED, name, "an image stream with "
+                     "a codebook chunk (a later version of the format?)");
+    goto done;
+  }
   if ((rc = vq_img_check_size(g.width, g.height, max_pixels, name, diag)) < 0)
     goto done;
   ndata = 0;

@@ -29,9 +29,10 @@ VQ_EXPORT int vq_image_enc_params_init_(vq_image_enc_params *p,
 #define vq_image_enc_params_init(p) \
   vq_image_enc_params_init_((p), VQ_ABI_VERSION, (uint32_t)sizeof(*(p)))
 
-/* Encodes img (any channels and depth; 16-bit samples are rounded to 8
+/* Encodes img (any channels and depth; 16-bit samples are scaled to 8
  * bits, alpha is coded losslessly) into a .vq file in *out (free with
- * vq_free). Returns VQ_OK, VQ_ERR_INVALID_ARG or VQ_ERR_NOMEM. */
+ * vq_free). At most 2^32 pixels and 2^28 rows. Returns VQ_OK,
+ * VQ_ERR_INVALID_ARG, VQ_ERR_LIMIT or VQ_ERR_NOMEM. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_image_encode(
     uint8_t **out, size_t *out_size, const vq_image *img,
     const vq_image_enc_params *p, vq_diag *diag);
