@@ -230,6 +230,13 @@ static int head_read(geometry *g, const uint8_t *h, size_t size,
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "image of %lu x %lu "
                        "pixels", (unsigned long)g->width,
                        (unsigned long)g->height);
+  /* what the encoder codes at most; the block and tile counts below must
+     not wrap */
+  if ((uint64_t)g->width * g->height > ((uint64_t)1 << 32) ||
+      g->height > (1u << 28))
+    return vq_img_fail(diag, VQ_ERR_LIMIT, name, "image of %lu x %lu "
+                       "pixels is beyond the format's limits",
+                       (unsigned long)g->width, (unsigned long)g->height);
   geometry_layout(g);
   if (g->tiles > MAX_TILES)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "%lu tiles (at most %d)",
