@@ -233,7 +233,7 @@ static int head_read(geometry *g, const uint8_t *h, size_t size,
   /* what the encoder codes at most; the block and tile counts below must
      not wrap */
   if ((uint64_t)g->width * g->height > ((uint64_t)1 << 32) ||
-      g->height > (1u << 28))
+      g->width > (1u << 30) || g->height > (1u << 28))
     return vq_img_fail(diag, VQ_ERR_LIMIT, name, "image of %lu x %lu "
                        "pixels is beyond the format's limits",
                        (unsigned long)g->width, (unsigned long)g->height);
@@ -428,7 +428,7 @@ static int check_enc_args(const vq_image *img, const vq_image_enc_params *p,
     return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "vq_image_encode",
                        "invalid image");
   if ((uint64_t)img->width * img->height > ((uint64_t)1 << 32) ||
-      img->height > (1u << 28))
+      img->width > (1u << 30) || img->height > (1u << 28))
     return vq_img_fail(diag, VQ_ERR_LIMIT, "vq_image_encode", "image of "
                        "%lu x %lu pixels is too large to code",
                        (unsigned long)img->width, (unsigned long)img->height);

@@ -31,7 +31,7 @@ VQ_EXPORT int vq_image_enc_params_init_(vq_image_enc_params *p,
 
 /* Encodes img (any channels and depth; 16-bit samples are scaled to 8
  * bits, alpha is coded losslessly) into a .vq file in *out (free with
- * vq_free). At most 2^32 pixels and 2^28 rows. Returns VQ_OK,
+ * vq_free). At most 2^32 pixels, 2^30 columns and 2^28 rows. Returns VQ_OK,
  * VQ_ERR_INVALID_ARG, VQ_ERR_LIMIT or VQ_ERR_NOMEM. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_image_encode(
     uint8_t **out, size_t *out_size, const vq_image *img,
