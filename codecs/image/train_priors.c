@@ -65,7 +65,8 @@ int main(int argc, char **argv) {
     if (i % n == 0) printf("%s {\n", i ? "}," : "");
     printf("  {");
     if (total < 32) { /* too few to say anything */
-      for (k = 0; k <= 16; k++) printf("%s0", k ? ", " : "");
+      for (k = 0; k <= 16; k++)
+        printf("%s0", k == 0 ? "" : k == 9 ? ",\n   " : ", ");
       printf("},\n");
       continue;
     }
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
         acc += (double)cnt[k - 1] + 0.5;
         v = (unsigned)(32768.0 * acc / sum + 0.5);
       }
-      printf("%s%u", k ? ", " : "", v);
+      printf("%s%u", k == 0 ? "" : k == 9 ? ",\n   " : ", ", v);
     }
     printf("},\n");
   }
