@@ -33,6 +33,7 @@ TESTS += $(VQ_C_TESTS) \
   tests/test_codec_cli.sh \
   tests/test_image_cli.sh \
   tests/test_golden.sh \
+  tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh \
   tests/test_python.sh \
   tests/test_example.sh
@@ -90,7 +91,7 @@ fuzz: all
 .PHONY: fuzz
 
 EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
-  tests/test_image_cli.sh \
+  tests/test_image_cli.sh tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
   tests/cli_lib.sh tests/fuzz/build.sh tests/fuzz/make_seeds.py \
   tests/fuzz/corpus tests/data
