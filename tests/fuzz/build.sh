@@ -25,7 +25,9 @@ ext_libs=$(pc --libs fftw3f libpng libjpeg)
 flags="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -DVQ_FUZZING=1
   -DVQ_BUILDING_LIBRARY -Wno-unknown-pragmas -I$build -I$src/libvq
   -I$src/libvq/include"
-for f in "$src"/libvq/*.c "$src"/libvq/dsp/dist.c "$src"/codecs/*/*.c; do
+# codecs/: every source but the programs (a main() of their own)
+codecs=$(grep -L '^int main(' "$src"/codecs/*/*.c || true)
+for f in "$src"/libvq/*.c "$src"/libvq/dsp/dist.c $codecs; do
   $CLANG $flags $ext_cflags -c "$f" -o "$obj/$(basename "$f" .c).o"
 done
 # The SIMD kernels need their own flags (config.h says which were built).

@@ -47,7 +47,7 @@ def alpha(x, y):
 
 def inputs(d):
     write_png(d + "/rgb17x33.png", 17, 33, 3, 8, texture)
-    write_png(d + "/rgb17x300.png", 17, 300, 3, 8, texture)
+    write_png(d + "/rgb9x640.png", 9, 640, 3, 8, texture)
     write_png(d + "/gray24x20.png", 24, 20, 1, 8, texture)
     write_png(d + "/rgba16x16.png", 16, 16, 4, 8,
               lambda x, y, c: alpha(x, y) if c == 3 else texture(x, y, c))

@@ -38,7 +38,7 @@ done <<LIST
 rgb17x33-q50        rgb17x33     ppm  -q 50
 rgb17x33-q95        rgb17x33     ppm  -q 95
 rgb17x33-q70-444    rgb17x33     ppm  -q 70 --subsample 444
-rgb17x300-q75       rgb17x300    ppm  -q 75
+rgb9x640-q75        rgb9x640     ppm  -q 75
 gray24x20-q50       gray24x20    pgm  -q 50
 gray24x20-q95       gray24x20    pgm  -q 95
 rgba16x16-q50       rgba16x16    pam  -q 50
