@@ -25,12 +25,15 @@ VQ_C_TESTS = \
   tests/test_sha256 \
   tests/test_container \
   tests/test_tokenfile \
-  tests/test_pvq
+  tests/test_pvq \
+  tests/test_imagecodec
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
   tests/test_codec_cli.sh \
+  tests/test_image_cli.sh \
   tests/test_golden.sh \
+  tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh \
   tests/test_python.sh \
   tests/test_example.sh
@@ -74,6 +77,9 @@ tests_test_pvq_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)
+tests_test_imagecodec_SOURCES = tests/test_imagecodec.c
+tests_test_imagecodec_CPPFLAGS = $(VQ_TEST_CPPFLAGS) $(PNG_CFLAGS)
+tests_test_imagecodec_LDADD = $(VQ_TEST_LDADD)
 
 # The fuzz target, replayed over its committed corpus by every make check
 # (make fuzz builds the coverage-guided fuzzer with clang).
@@ -85,6 +91,7 @@ fuzz: all
 .PHONY: fuzz
 
 EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
+  tests/test_image_cli.sh tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
   tests/cli_lib.sh tests/fuzz/build.sh tests/fuzz/make_seeds.py \
   tests/fuzz/corpus tests/data

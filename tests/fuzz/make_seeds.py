@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Writes seed inputs for the fuzz target into a folder: .vq token files
 made by vqenc (every model, several dtypes and shapes), their index streams
-alone, and the files for the container-only target. Each seed starts with
-the target byte that fuzz_decode.c reads (0 tokens, 1 stream, 2 container,
-3 PVQ).
+alone, the files for the container-only target, PVQ-coded arrays and
+small coded images. Each seed starts with the target byte that
+fuzz_decode.c reads (0 tokens, 1 stream, 2 container, 3 PVQ, 4 image).
   tests/fuzz/make_seeds.py BUILDDIR OUTDIR"""
 import os
 import struct
 import subprocess
 import sys
 import tempfile
+
+import zlib
 
 import numpy as np
 
@@ -79,6 +81,55 @@ def main():
                                opts + [npy, "-o", vq], check=True)
                 open(os.path.join(out, "%s-%s.pvq" % (name, opts[1])),
                      "wb").write(b"\3" + open(vq, "rb").read())
+        image_seeds(build, out, tmp)
+
+
+def write_png(path, a):
+    """a: uint8 array [H, W] or [H, W, C] with C in 1..4."""
+    h, w = a.shape[:2]
+    ch = 1 if a.ndim == 2 else a.shape[2]
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[ch]
+    raw = b"".join(b"\0" + a[y].tobytes() for y in range(h))
+
+    def chunk(t, d):
+        return (struct.pack(">I", len(d)) + t + d +
+                struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+            ">IIBBBBB", w, h, 8, ctype, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def image_seeds(build, out, tmp):
+    """Small images (odd sizes, every channel layout, both subsamplings,
+    two tiles) coded by vqenc at low and high quality."""
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[0:140, 0:17]
+    ramp = (x * 9 + y * 2) % 256
+    images = {
+        "gray1x1": np.full((1, 1), 77, dtype="u1"),
+        "gray8x8": ramp[:8, :8].astype("u1"),
+        "graya5x3": np.stack([ramp[:3, :5], rng.integers(0, 256, (3, 5))],
+                             -1).astype("u1"),
+        "rgb17x13": np.stack([ramp[:13], ramp[:13][::-1], 255 - ramp[:13]],
+                             -1).astype("u1"),
+        "rgba9x9": rng.integers(0, 256, (9, 9, 4)).astype("u1"),
+        "rgb17x140": np.stack([ramp, ramp.T[:17, :140].T, ramp // 2],
+                              -1).astype("u1"),
+    }
+    for name, a in images.items():
+        png = os.path.join(tmp, name + ".png")
+        write_png(png, a)
+        for opts in (["-q", "20"], ["-q", "90", "--subsample", "420"],
+                     ["-q", "60", "--subsample", "444"]):
+            if name == "rgb17x140" and opts[1] == "90":
+                continue  # keep the seeds small
+            vq = os.path.join(tmp, "i.vq")
+            subprocess.run([os.path.join(build, "apps", "vqenc"), "--quiet"] +
+                           opts + [png, "-o", vq], check=True)
+            tag = "q" + opts[1] + ("-" + opts[3] if len(opts) > 2 else "")
+            open(os.path.join(out, "%s-%s.img" % (name, tag)),
+                 "wb").write(b"\4" + open(vq, "rb").read())
 
 
 if __name__ == "__main__":
