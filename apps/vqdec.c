@@ -152,7 +152,9 @@ int main(int argc, char **argv) {
   t0 = cli_now();
   if ((rc = cli_read_file(prog, in, MAX_INPUT, &buf, &size)) != 0) return rc;
   skind = stream_kind(buf, size);
-  if (skind == VQ_KIND_IMAGE) {
+  /* a container too damaged to name its kind: the image decoder says
+     what is wrong with it when an image was asked for */
+  if (skind == VQ_KIND_IMAGE || (skind < 0 && is_image_name(out))) {
     if (!is_image_name(out)) {
       free(buf);
       cli_error(prog, "%s: an image decodes to .png, .ppm, .pgm, .pnm or "

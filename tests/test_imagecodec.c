@@ -725,19 +725,13 @@ static void test_absurd_headers(void) {
   CHECK(limit_or_format(decode_claim(&b, 1u << 24, 1, 0, NO_DATA)));
   CHECK_EQ_INT(decode_claim(&b, 0, 29, 0, SAME_DATA), VQ_ERR_FORMAT);
   CHECK_EQ_INT(decode_claim(&b, 37, 0, 0, SAME_DATA), VQ_ERR_FORMAT);
-  /* Dimensions near 2^32 under a raised limit (vqdec passes 2^32 by
-   * default). Known bug, checked only with VQ_TEST_KNOWN_BUGS set: the
-   * decoder's tile and block counts wrap in 32 bits ((h + 127) / 128 and
-   * (h + 7) / 8 are 0 for h = 2^32 - 1; (w + 7) / 8 is 0 for w = 2^32 - 1),
-   * the planes get 0 bytes and the colour conversion reads far past them
-   * (SIGSEGV); under the address-space cap the image allocation fails
-   * first (VQ_ERR_NOMEM). */
-  if (getenv("VQ_TEST_KNOWN_BUGS")) {
-    CHECK(limit_or_format(
-        decode_claim(&b, 1, UINT32_MAX, (uint64_t)1 << 32, NO_DATA)));
-    CHECK(limit_or_format(
-        decode_claim(&b, UINT32_MAX, 1, UINT64_MAX, ZERO_DATA)));
-  }
+  /* Dimensions near 2^32 under a raised limit: refused before the
+   * geometry is computed (block and tile counts once wrapped in 32 bits
+   * and the colour conversion read past the planes). */
+  CHECK(limit_or_format(
+      decode_claim(&b, 1, UINT32_MAX, (uint64_t)1 << 32, NO_DATA)));
+  CHECK(limit_or_format(
+      decode_claim(&b, UINT32_MAX, 1, UINT64_MAX, ZERO_DATA)));
   if (capped) setrlimit(RLIMIT_AS, &old);
   vq_container_destroy(c);
   vq_free(vq);

@@ -38,8 +38,8 @@ static double ssim_of(const float *a, const float *b, uint32_t w,
     double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, n = (double)w * h;
     size_t i;
     for (i = 0; i < (size_t)w * h; i++) {
-      sa += a[i], sb += b[i];
-      saa += a[i] * a[i], sbb += b[i] * b[i], sab += a[i] * b[i];
+      double u = a[i], v = b[i];
+      sa += u, sb += v, saa += u * u, sbb += v * v, sab += u * v;
     }
     {
       double ma = sa / n, mb = sb / n, va = saa / n - ma * ma,

@@ -748,9 +748,14 @@ int vq_image_decode(vq_image **out, const void *buf, size_t size,
   }
   rc = VQ_ERR_NOMEM;
   for (p = 0; p < g.planes; p++)
-    if (!(pl[p] = malloc((size_t)g.bw[p] * g.bh[p] * 64 * sizeof **pl)))
+    if (!(pl[p] = malloc((size_t)g.bw[p] * g.bh[p] * 64 * sizeof **pl))) {
+      vq_img_fail(diag, rc, name, "out of memory");
       goto done;
-  if (vq_image_create(&img, g.width, g.height, g.channels, 8) < 0) goto done;
+    }
+  if (vq_image_create(&img, g.width, g.height, g.channels, 8) < 0) {
+    vq_img_fail(diag, rc, name, "out of memory");
+    goto done;
+  }
   {
     ic_dct *dct = NULL;
     int *res = calloc(g.tiles, sizeof *res);
