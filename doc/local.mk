@@ -1,2 +1,2 @@
 # doc/: design notes, distributed but not installed.
-EXTRA_DIST += doc/architecture.md doc/format.md
+EXTRA_DIST += doc/architecture.md doc/format.md doc/img/kodak-rd.png
