@@ -32,6 +32,7 @@ libvqcore_la_SOURCES = \
   libvq/countmodel.c \
   libvq/countmodel.h \
   libvq/entropy.c \
+  libvq/rvq.c \
   libvq/sha256.c \
   libvq/container.c \
   libvq/tokenfile.c \
@@ -83,4 +84,5 @@ vqinclude_HEADERS = \
   libvq/include/vq/tokenfile.h \
   libvq/include/vq/pvq.h \
   libvq/include/vq/rangecoder.h \
-  libvq/include/vq/imagecodec.h
+  libvq/include/vq/imagecodec.h \
+  libvq/include/vq/rvq.h

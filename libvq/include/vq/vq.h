@@ -17,5 +17,6 @@
 #include "pvq.h"
 #include "rangecoder.h"
 #include "imagecodec.h"
+#include "rvq.h"
 
 #endif /* VQ_VQ_H */

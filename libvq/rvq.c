@@ -1,0 +1,337 @@
+/* Residual vector quantization: stage-wise k-means training, greedy and
+ * beam-search encoding, prefix decoding.
+ *
+ * Stage s is trained by k-means on what stages 0..s-1 leave of the
+ * training vectors (greedy codes). Greedy encoding runs the fast exact
+ * search (search.c) on the residual matrix stage by stage. Beam search
+ * keeps, for each vector, the B partial codes with the smallest residual
+ * norms: at each stage every kept residual r is scored against every
+ * codeword c as |r|^2 - 2 r.c + |c|^2, the best B of the B K candidates
+ * survive (ties to the earlier candidate, then the lower index), and the
+ * survivors' residuals are recomputed exactly. Vectors are independent,
+ * so results do not depend on the thread count. */
+#include "config.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "vq/rvq.h"
+#include "vq/search.h"
+#include "internal.h"
+
+int vq_rvq_params_init_(vq_rvq_params *p, uint32_t abi, uint32_t size) {
+  if (abi != VQ_ABI_VERSION || size != sizeof(*p)) return VQ_ERR_ABI;
+  memset(p, 0, sizeof *p);
+  p->abi_ = abi;
+  p->size_ = size;
+  p->stages = 4;
+  p->k = 256;
+  p->iters = 25;
+  p->seed = 1234;
+  p->beam = 1;
+  return VQ_OK;
+}
+
+static int check_shape(int stages, size_t k, size_t d, int beam) {
+  if (stages < 1 || stages > VQ_RVQ_MAX_STAGES || k < 1 ||
+      k > ((size_t)1 << 24) || d < 1 || beam < 1 || beam > VQ_RVQ_MAX_BEAM)
+    return VQ_ERR_INVALID_ARG;
+  return VQ_OK;
+}
+
+static double sq_norm(const float *v, size_t d) {
+  double s = 0.0;
+  size_t j;
+  for (j = 0; j < d; j++) s += (double)v[j] * v[j];
+  return s;
+}
+
+/* Greedy: each stage's nearest codeword to the running residual. res
+ * (n x d) holds x on entry and the final residuals on exit. */
+static int encode_greedy(int32_t *codes, float *res, const float *cb,
+                         int stages, size_t k, size_t d, size_t n,
+                         int nthreads) {
+  int32_t *idx = vq_malloc_array(n ? n : 1, sizeof *idx);
+  int s, rc = VQ_OK;
+  if (!idx) return VQ_ERR_NOMEM;
+  for (s = 0; s < stages && rc == VQ_OK; s++) {
+    const float *c = cb + (size_t)s * k * d;
+    long i;
+    rc = vq_nearest(idx, NULL, c, k, d, res, n, nthreads);
+    if (rc < 0) break;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nthreads > 0 ? nthreads : omp_get_max_threads())
+#endif
+    for (i = 0; i < (long)n; i++) {
+      const float *w = c + (size_t)idx[i] * d;
+      float *r = res + (size_t)i * d;
+      size_t j;
+      for (j = 0; j < d; j++) r[j] -= w[j];
+      codes[(size_t)i * stages + s] = idx[i];
+    }
+  }
+  free(idx);
+  return rc;
+}
+
+typedef struct beam_cand {
+  double score;
+  int parent;
+  int32_t code;
+} beam_cand;
+
+/* Scratch of one thread for beam search. */
+typedef struct beam_work {
+  float *res, *next;      /* B x d residuals, current and next */
+  double *norm, *next_norm;
+  int32_t *hist, *next_hist; /* B x stages codes */
+  beam_cand *top;         /* B best candidates, sorted */
+} beam_work;
+
+static void beam_free(beam_work *w) {
+  free(w->res), free(w->next), free(w->norm), free(w->next_norm);
+  free(w->hist), free(w->next_hist), free(w->top);
+}
+
+static int beam_alloc(beam_work *w, int beam, int stages, size_t d) {
+  memset(w, 0, sizeof *w);
+  w->res = vq_malloc_array((size_t)beam * d, sizeof *w->res);
+  w->next = vq_malloc_array((size_t)beam * d, sizeof *w->next);
+  w->norm = vq_malloc_array((size_t)beam, sizeof *w->norm);
+  w->next_norm = vq_malloc_array((size_t)beam, sizeof *w->next_norm);
+  w->hist = vq_malloc_array((size_t)beam * stages, sizeof *w->hist);
+  w->next_hist = vq_malloc_array((size_t)beam * stages, sizeof *w->hist);
+  w->top = vq_malloc_array((size_t)beam, sizeof *w->top);
+  if (!w->res || !w->next || !w->norm || !w->next_norm || !w->hist ||
+      !w->next_hist || !w->top) {
+    beam_free(w);
+    return VQ_ERR_NOMEM;
+  }
+  return VQ_OK;
+}
+
+/* Inserts (score, parent, code) into the sorted list top[0..*m) of at
+ * most cap entries; an equal score stays behind the entries already in. */
+static void beam_insert(beam_cand *top, int *m, int cap, double score,
+                        int parent, int32_t code) {
+  int i;
+  if (*m == cap && score >= top[cap - 1].score) return;
+  i = *m < cap ? (*m)++ : cap - 1;
+  while (i > 0 && top[i - 1].score > score) {
+    top[i] = top[i - 1];
+    i--;
+  }
+  top[i].score = score, top[i].parent = parent, top[i].code = code;
+}
+
+static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
+                            const float *x, const float *cb,
+                            const double *cnorm, int stages, size_t k,
+                            size_t d, int beam) {
+  int s, live = 1, b, t, best = 0;
+  memcpy(w->res, x, d * sizeof *x);
+  w->norm[0] = sq_norm(x, d);
+  for (s = 0; s < stages; s++) {
+    const float *c = cb + (size_t)s * k * d;
+    const double *cn = cnorm + (size_t)s * k;
+    int m = 0;
+    for (b = 0; b < live; b++) {
+      const float *r = w->res + (size_t)b * d;
+      size_t j, q;
+      for (j = 0; j < k; j++) {
+        const float *cj = c + j * d;
+        double dot = 0.0;
+        for (q = 0; q < d; q++) dot += (double)r[q] * cj[q];
+        beam_insert(w->top, &m, beam, w->norm[b] - 2.0 * dot + cn[j], b,
+                    (int32_t)j);
+      }
+    }
+    for (t = 0; t < m; t++) {
+      const beam_cand *cd = &w->top[t];
+      const float *r = w->res + (size_t)cd->parent * d;
+      const float *cj = c + (size_t)cd->code * d;
+      float *nr = w->next + (size_t)t * d;
+      size_t q;
+      for (q = 0; q < d; q++) nr[q] = r[q] - cj[q];
+      w->next_norm[t] = sq_norm(nr, d);
+      if (s) memcpy(w->next_hist + (size_t)t * stages,
+                    w->hist + (size_t)cd->parent * stages,
+                    (size_t)s * sizeof *w->hist);
+      w->next_hist[(size_t)t * stages + s] = cd->code;
+    }
+    live = m;
+    {
+      float *f = w->res;
+      double *g = w->norm;
+      int32_t *h = w->hist;
+      w->res = w->next, w->next = f;
+      w->norm = w->next_norm, w->next_norm = g;
+      w->hist = w->next_hist, w->next_hist = h;
+    }
+  }
+  for (t = 1; t < live; t++)
+    if (w->norm[t] < w->norm[best]) best = t;
+  memcpy(codes, w->hist + (size_t)best * stages, (size_t)stages * sizeof *codes);
+  if (err) *err = (float)w->norm[best];
+}
+
+static int encode_beam(int32_t *codes, float *err, const float *cb,
+                       int stages, size_t k, size_t d, const float *x,
+                       size_t n, int beam, int nthreads) {
+  double *cnorm = vq_malloc_array((size_t)stages * k, sizeof *cnorm);
+  size_t j;
+  int rc = VQ_OK, nt = nthreads;
+  long i;
+  if (!cnorm) return VQ_ERR_NOMEM;
+  for (j = 0; j < (size_t)stages * k; j++) cnorm[j] = sq_norm(cb + j * d, d);
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#pragma omp parallel num_threads(nt)
+#endif
+  {
+    beam_work w;
+    int ok = beam_alloc(&w, beam, stages, d) == VQ_OK;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 64)
+#endif
+    for (i = 0; i < (long)n; i++)
+      if (ok)
+        encode_beam_one(&w, codes + (size_t)i * stages, err ? err + i : NULL,
+                        x + (size_t)i * d, cb, cnorm, stages, k, d, beam);
+    if (!ok) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+      rc = VQ_ERR_NOMEM;
+    } else {
+      beam_free(&w);
+    }
+  }
+  (void)nt;
+  free(cnorm);
+  return rc;
+}
+
+int vq_rvq_encode(int32_t *codes, float *err, const float *codebooks,
+                  int stages, size_t k, size_t d, const float *x, size_t n,
+                  int beam, int nthreads) {
+  int rc;
+  if (check_shape(stages, k, d, beam) < 0 || !codebooks || (n && (!x ||
+      !codes)))
+    return VQ_ERR_INVALID_ARG;
+  if (beam > 1)
+    return encode_beam(codes, err, codebooks, stages, k, d, x, n, beam,
+                       nthreads);
+  {
+    float *res = vq_malloc_array(n > 0 ? n * d : 1, sizeof *res);
+    size_t i;
+    if (!res) return VQ_ERR_NOMEM;
+    if (n) memcpy(res, x, n * d * sizeof *x);
+    rc = encode_greedy(codes, res, codebooks, stages, k, d, n, nthreads);
+    if (rc == VQ_OK && err)
+      for (i = 0; i < n; i++) err[i] = (float)sq_norm(res + i * d, d);
+    free(res);
+  }
+  return rc;
+}
+
+int vq_rvq_decode(float *out, const int32_t *codes, int stages, int use,
+                  const float *codebooks, size_t k, size_t d, size_t n) {
+  size_t i, j;
+  int s;
+  if (check_shape(stages, k, d, 1) < 0 || use < 1 || use > stages ||
+      !codebooks || (n && (!out || !codes)))
+    return VQ_ERR_INVALID_ARG;
+  for (i = 0; i < n * (size_t)stages; i++)
+    if (codes[i] < 0 || (size_t)codes[i] >= k) return VQ_ERR_INVALID_ARG;
+  for (i = 0; i < n; i++) {
+    float *o = out + i * d;
+    memset(o, 0, d * sizeof *o);
+    for (s = 0; s < use; s++) {
+      const float *c = codebooks +
+                       ((size_t)s * k + (size_t)codes[i * stages + s]) * d;
+      for (j = 0; j < d; j++) o[j] += c[j];
+    }
+  }
+  return VQ_OK;
+}
+
+int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
+                 const vq_rvq_params *p, const float *x, size_t n, size_t d,
+                 vq_diag *diag) {
+  vq_kmeans_params kp;
+  vq_rvq_stats st;
+  float *res;
+  int32_t *codes = NULL;
+  double t0 = vq_now(), sse;
+  uint8_t *used = NULL;
+  int s, rc;
+  size_t i;
+  if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
+    return vq_diag_set(diag, VQ_ERR_ABI, "RVQ parameters not set up by "
+                       "vq_rvq_params_init()");
+  if (check_shape(p->stages, p->k, d, p->beam) < 0)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "RVQ of %d stages of %lu "
+                       "codewords, beam %d, dimension %lu: stages must be "
+                       "1 to %d, beam 1 to %d", p->stages,
+                       (unsigned long)p->k, p->beam, (unsigned long)d,
+                       VQ_RVQ_MAX_STAGES, VQ_RVQ_MAX_BEAM);
+  if ((rc = vq_kmeans_params_init(&kp)) < 0) return rc;
+  kp.k = p->k;
+  kp.iters = p->iters;
+  kp.max_per_centroid = p->max_per_centroid;
+  kp.nthreads = p->nthreads;
+  kp.progress = p->progress;
+  kp.progress_user = p->progress_user;
+  if ((rc = vq_kmeans_params_check(&kp, n, d, diag)) < 0) return rc;
+  memset(&st, 0, sizeof st);
+  st.stages = p->stages;
+  res = vq_malloc_array(n * d, sizeof *res);
+  codes = vq_malloc_array(n * (size_t)p->stages, sizeof *codes);
+  used = vq_malloc_array(p->k, 1);
+  if (!res || !codes || !used) {
+    rc = vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  memcpy(res, x, n * d * sizeof *x);
+  for (s = 0; s < p->stages; s++) {
+    float *c = codebooks + (size_t)s * p->k * d;
+    int32_t *one = codes + (size_t)s * n;
+    kp.seed = p->seed + (uint64_t)s;
+    rc = vq_kmeans_train(c, NULL, &kp, res, n, d, NULL, diag);
+    if (rc < 0) goto done;
+    rc = encode_greedy(one, res, c, 1, p->k, d, n, p->nthreads);
+    if (rc < 0) goto done;
+    memset(used, 0, p->k);
+    for (i = 0; i < n; i++) used[one[i]] = 1;
+    for (i = 0, sse = 0.0; i < p->k; i++) sse += used[i];
+    st.utilization[s] = sse / (double)p->k;
+    for (i = 0, sse = 0.0; i < n; i++) sse += sq_norm(res + i * d, d);
+    st.mse_stage[s] = sse / ((double)n * (double)d);
+  }
+  st.mse = st.mse_stage[p->stages - 1];
+  if (p->beam > 1) { /* the statistics of the code users will get */
+    float *err = vq_malloc_array(n, sizeof *err);
+    int32_t *all = vq_malloc_array(n * (size_t)p->stages, sizeof *all);
+    if (!err || !all) {
+      free(err), free(all);
+      rc = vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+      goto done;
+    }
+    rc = vq_rvq_encode(all, err, codebooks, p->stages, p->k, d, x, n,
+                       p->beam, p->nthreads);
+    for (i = 0, sse = 0.0; rc == VQ_OK && i < n; i++) sse += err[i];
+    if (rc == VQ_OK) st.mse = sse / ((double)n * (double)d);
+    free(err), free(all);
+    if (rc < 0) goto done;
+  }
+  st.seconds = vq_now() - t0;
+  if (stats) *stats = st;
+done:
+  free(res);
+  free(codes);
+  free(used);
+  return rc;
+}
