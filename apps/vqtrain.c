@@ -13,15 +13,21 @@ static void usage(FILE *f) {
   fprintf(f,
 "Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
 "       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
+"       vqtrain rvq --stages M -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
 "\n"
-"Trains a k-means codebook. DATA.npy holds float vectors [N, D] (more\n"
-"dimensions are flattened to [N, last]); images (PNG, JPEG, PPM, PGM, or\n"
-"folders of them) are cut into P x P patches.\n"
+"Trains a k-means codebook, or a residual quantizer of M stages of K\n"
+"codewords (each stage k-means on the residuals of the stages before).\n"
+"DATA.npy holds float vectors [N, D] (more dimensions are flattened to\n"
+"[N, last]); images (PNG, JPEG, PPM, PGM, or folders of them) are cut\n"
+"into P x P patches.\n"
 "\n"
 "Options:\n"
 "  -k K                    number of centroids (required)\n"
 "  -o FILE                 output codebook (.safetensors, required)\n"
-"  --iters N               Lloyd iterations (default 25)\n"
+"  --iters N               Lloyd iterations (default 25; per stage)\n"
+"  --stages M              rvq: number of stages (default 4)\n"
+"  --beam B                rvq: beam width of the final statistics\n"
+"                          (default 1, greedy)\n"
 "  --init kmeans++|random  initialisation (default kmeans++)\n"
 "  --nredo R               restarts, keeping the lowest MSE (default 1)\n"
 "  --tol X                 stop when the relative MSE gain is below X\n"
@@ -48,6 +54,7 @@ static void usage(FILE *f) {
 
 typedef struct opts {
   vq_kmeans_params km;
+  int stages, beam;
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
   const char *out, *weights;
@@ -58,7 +65,7 @@ typedef struct opts {
 enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
-  OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION
+  OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +85,8 @@ static const struct option long_opts[] = {
   {"mean-removed", no_argument, 0, OPT_MEANREM},
   {"kernel", required_argument, 0, OPT_KERNEL},
   {"json", no_argument, 0, OPT_JSON},
+  {"stages", required_argument, 0, OPT_STAGES},
+  {"beam", required_argument, 0, OPT_BEAM},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -153,6 +162,12 @@ static int parse_one(opts *o, int c, const char *arg) {
       cli_error(prog, "--kernel: expected auto, c, avx2 or avx512");
       return 1;
     case OPT_JSON: o->json = 1; return -1;
+    case OPT_STAGES:
+      return cli_parse_int(prog, "--stages", arg, 1, VQ_RVQ_MAX_STAGES,
+                           &o->stages) ? 1 : -1;
+    case OPT_BEAM:
+      return cli_parse_int(prog, "--beam", arg, 1, VQ_RVQ_MAX_BEAM, &o->beam)
+                 ? 1 : -1;
     case 'q': o->quiet = 1; return -1;
     case 'v': o->verbose++; return -1;
     case 'h': usage(stdout); return 0;
@@ -407,6 +422,133 @@ static int cmd_kmeans(int argc, char **argv) {
   return rc;
 }
 
+/* ---- vqtrain rvq ------------------------------------------------------- */
+
+static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s) {
+  int i;
+  if (o->json) {
+    printf("{\"kind\": \"rvq\", \"stages\": %d, \"k\": %zu, \"d\": %zu, "
+           "\"n\": %zu, \"beam\": %d, \"mse\": %.10g, \"mse_per_stage\": [",
+           s->stages, o->km.k, dt->d, dt->n, o->beam, s->mse);
+    for (i = 0; i < s->stages; i++)
+      printf("%s%.10g", i ? ", " : "", s->mse_stage[i]);
+    printf("], \"utilization_per_stage\": [");
+    for (i = 0; i < s->stages; i++)
+      printf("%s%.6f", i ? ", " : "", s->utilization[i]);
+    printf("], \"seconds\": %.4f, \"output\": ", s->seconds);
+    cli_json_string(stdout, o->out);
+    printf("}\n");
+  } else if (!o->quiet) {
+    printf("%s: %d stages of %zu codewords x %zu dims from %zu vectors\n",
+           o->out, s->stages, o->km.k, dt->d, dt->n);
+    for (i = 0; i < s->stages; i++)
+      printf("  stage %d: mse %.6g, utilization %.1f%%\n", i + 1,
+             s->mse_stage[i], 100.0 * s->utilization[i]);
+    printf("  mse %.6g (beam %d), %.2f s\n", s->mse, o->beam, s->seconds);
+  }
+}
+
+static int rvq_meta(vq_codebook *cb, const opts *o, const data *dt,
+                    const vq_rvq_stats *st) {
+  char list[VQ_RVQ_MAX_STAGES * 24];
+  size_t len;
+  int rc = 0, i;
+  rc |= set_meta(cb, "rvq.stages", "%d", st->stages);
+  rc |= set_meta(cb, "rvq.k", "%zu", o->km.k);
+  rc |= set_meta(cb, "rvq.iters", "%d", o->km.iters);
+  rc |= set_meta(cb, "rvq.seed", "%llu", (unsigned long long)o->km.seed);
+  rc |= set_meta(cb, "train.n", "%zu", dt->n);
+  rc |= set_meta(cb, "train.mse", "%.17g", st->mse);
+  for (i = 0, len = 0; i < st->stages; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%.9g",
+                            i ? "," : "", st->mse_stage[i]);
+  rc |= vq_codebook_set_meta(cb, "train.mse_per_stage", list);
+  for (i = 0, len = 0; i < st->stages; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "%s%.6f",
+                            i ? "," : "", st->utilization[i]);
+  rc |= vq_codebook_set_meta(cb, "train.utilization_per_stage", list);
+  if (o->use_patches) {
+    rc |= set_meta(cb, "patch.size", "%d", o->patch.patch);
+    rc |= set_meta(cb, "patch.stride", "%d",
+                   o->patch.stride ? o->patch.stride : o->patch.patch);
+    rc |= set_meta(cb, "patch.color", "%s",
+                   o->patch.color == VQ_PATCH_RGB ? "rgb" : "luma");
+    rc |= set_meta(cb, "patch.mean_removed", "%d", o->patch.mean_removed);
+  }
+  return rc ? VQ_ERR_NOMEM : VQ_OK;
+}
+
+static int cmd_rvq(int argc, char **argv) {
+  vq_diag diag = {{0}};
+  vq_rvq_params rp;
+  vq_rvq_stats st;
+  vq_codebook *cb = NULL;
+  opts o;
+  data dt;
+  int rc, open_line = 0;
+  memset(&o, 0, sizeof o);
+  memset(&dt, 0, sizeof dt);
+  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch) ||
+      vq_rvq_params_init(&rp))
+    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  o.stages = rp.stages;
+  o.beam = 1;
+  if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.weights || o.km.spherical || o.km.nredo > 1) {
+    cli_error(prog, "rvq: --weights, --spherical and --nredo are k-means "
+              "options");
+    return VQ_EXIT_USAGE;
+  }
+  if (o.use_patches) {
+    rc = load_images(&dt, o.inputs, o.ninputs, &o.patch);
+  } else {
+    int kind = cli_sniff(o.inputs[0]);
+    if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
+      cli_error(prog, "%s: images need --patch P", o.inputs[0]);
+      rc = VQ_EXIT_USAGE;
+    } else {
+      rc = load_npy(&dt, o.inputs[0]);
+    }
+  }
+  if (rc) goto done;
+  rp.stages = o.stages;
+  rp.k = o.km.k;
+  rp.iters = o.km.iters;
+  rp.seed = o.km.seed;
+  rp.beam = o.beam;
+  rp.max_per_centroid = o.km.max_per_centroid;
+  rp.nthreads = o.km.nthreads;
+  if (cli_show_progress(o.quiet || o.json, o.verbose)) {
+    rp.progress = progress;
+    rp.progress_user = &open_line;
+  }
+  if ((size_t)o.stages * o.km.k > ((size_t)1 << 31)) {
+    cli_error(prog, "rvq: %d stages of %zu codewords is too many",
+              o.stages, o.km.k);
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  rc = vq_codebook_create(&cb, "rvq", (size_t)o.stages * o.km.k, dt.d);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, NULL, "codebook");
+    goto done;
+  }
+  rc = vq_rvq_train(vq_codebook_data(cb), &st, &rp, dt.x, dt.n, dt.d, &diag);
+  if (open_line) fputc('\n', stderr);
+  if (rc == 0) rc = rvq_meta(cb, &o, &dt, &st);
+  if (rc == 0) rc = vq_codebook_save(cb, o.out, &diag);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, &diag, "rvq");
+    goto done;
+  }
+  report_rvq(&o, &dt, &st);
+done:
+  vq_codebook_destroy(cb);
+  vq_array_destroy(dt.arr);
+  free(dt.own);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -421,6 +563,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "kmeans")) return cmd_kmeans(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "rvq")) return cmd_rvq(argc - 1, argv + 1);
   cli_error(prog, "unknown command '%s' (try 'vqtrain --help')", argv[1]);
   return VQ_EXIT_USAGE;
 }

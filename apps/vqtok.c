@@ -1,0 +1,266 @@
+/* vqtok: vectors to codebook tokens and back. */
+#include "config.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "vqtok";
+
+static void usage(FILE *f) {
+  fprintf(f,
+"Usage: vqtok encode --codebook CB.safetensors [options] DATA.npy -o CODES.npy\n"
+"       vqtok decode --codebook CB.safetensors [options] CODES.npy -o DATA.npy\n"
+"\n"
+"encode maps float vectors [N, D] (more dimensions are flattened to\n"
+"[N, last]) to int32 codes [N, M], one index per stage of a residual\n"
+"codebook (vqtrain rvq; a k-means codebook is one stage). decode sums\n"
+"the codewords back into float32 vectors [N, D], from all stages or the\n"
+"first S.\n"
+"\n"
+"Options:\n"
+"  --codebook FILE    the codebook (.safetensors, required)\n"
+"  -o, --output FILE  the .npy to write (required)\n"
+"  --beam B           encode: beam width (default 1, greedy)\n"
+"  --stages S         decode: use the first S stages (default: all)\n"
+"  --threads N        threads (default: all cores; results are the same)\n"
+"  --json             print statistics as one JSON object on stdout\n"
+"  -q, --quiet        print nothing on success\n"
+"  -h, --help         this help\n"
+"  --version          print the version\n"
+"\n"
+"Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
+}
+
+/* A codebook as stages x k x d. */
+typedef struct book {
+  vq_codebook *cb;
+  int stages;
+  size_t k, d;
+} book;
+
+static int load_book(book *b, const char *path) {
+  vq_diag diag = {{0}};
+  const char *kind, *ms, *mk;
+  int rc = vq_codebook_load(&b->cb, path, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, path);
+  kind = vq_codebook_kind(b->cb);
+  b->d = vq_codebook_d(b->cb);
+  if (!strcmp(kind, "kmeans")) {
+    b->stages = 1;
+    b->k = vq_codebook_k(b->cb);
+    return 0;
+  }
+  ms = vq_codebook_meta(b->cb, "rvq.stages");
+  mk = vq_codebook_meta(b->cb, "rvq.k");
+  if (strcmp(kind, "rvq") || !ms || !mk) {
+    cli_error(prog, "%s: a %s codebook (vqtok reads kmeans and rvq ones)",
+              path, kind);
+    return VQ_EXIT_DATA;
+  }
+  b->stages = atoi(ms);
+  b->k = (size_t)strtoull(mk, NULL, 10);
+  if (b->stages < 1 || b->stages > VQ_RVQ_MAX_STAGES || b->k < 1 ||
+      b->k * (size_t)b->stages != vq_codebook_k(b->cb)) {
+    cli_error(prog, "%s: rvq.stages %s and rvq.k %s do not match its %zu "
+              "codewords", path, ms, mk, vq_codebook_k(b->cb));
+    return VQ_EXIT_DATA;
+  }
+  return 0;
+}
+
+static int cmd_encode(const book *b, const char *in, const char *out,
+                      int beam, int threads, int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_array *a = NULL;
+  int32_t *codes = NULL;
+  float *err = NULL;
+  double t0 = cli_now(), sse = 0.0;
+  uint64_t shape[2];
+  size_t n, d, i;
+  int rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  d = a->ndim >= 1 ? (size_t)a->shape[a->ndim - 1] : 0;
+  if (d != b->d || a->count == 0) {
+    cli_error(prog, "%s: vectors of dimension %zu for a codebook of "
+              "dimension %zu", in, d, b->d);
+    vq_array_destroy(a);
+    return VQ_EXIT_DATA;
+  }
+  n = (size_t)(a->count / d);
+  codes = malloc(n * (size_t)b->stages * sizeof *codes);
+  err = malloc(n * sizeof *err);
+  if (!codes || !err) {
+    rc = VQ_ERR_NOMEM;
+  } else {
+    const float *x = a->data;
+    for (i = 0; i < n * d; i++)
+      if (!(x[i] - x[i] == 0.0f)) {
+        cli_error(prog, "%s: value %zu is not finite", in, i);
+        rc = 1;
+        break;
+      }
+    if (rc == 0)
+      rc = vq_rvq_encode(codes, err, vq_codebook_cdata(b->cb), b->stages,
+                         b->k, d, x, n, beam, threads);
+  }
+  vq_array_destroy(a);
+  if (rc == 1) rc = VQ_EXIT_DATA;
+  else if (rc < 0) rc = cli_fail(prog, rc, NULL, in);
+  if (rc == 0) {
+    shape[0] = n, shape[1] = (uint64_t)b->stages;
+    rc = vq_npy_write(out, VQ_DTYPE_I32, 2, shape, codes, &diag);
+    if (rc < 0) rc = cli_fail(prog, rc, &diag, out);
+  }
+  if (rc == 0) {
+    for (i = 0; i < n; i++) sse += err[i];
+    if (json)
+      printf("{\"vectors\": %zu, \"stages\": %d, \"k\": %zu, \"beam\": %d, "
+             "\"mse\": %.10g, \"seconds\": %.6f}\n", n, b->stages, b->k,
+             beam, sse / ((double)n * (double)d), cli_now() - t0);
+    else if (!quiet)
+      fprintf(stderr, "%s: %zu vectors -> %d codes each (K = %zu), mse "
+              "%.6g\n", in, n, b->stages, b->k,
+              sse / ((double)n * (double)d));
+  }
+  free(codes);
+  free(err);
+  return rc;
+}
+
+static int cmd_decode(const book *b, const char *in, const char *out,
+                      int use, int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_array *a = NULL;
+  int32_t *codes = NULL;
+  float *y = NULL;
+  double t0 = cli_now();
+  uint64_t shape[2];
+  size_t n, i;
+  int rc = vq_npy_read(&a, in, VQ_DTYPE_I64, NULL, &diag);
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  if (a->ndim != 2 || a->shape[1] != (uint64_t)b->stages) {
+    cli_error(prog, "%s: expected codes [N, %d] for this codebook",
+              in, b->stages);
+    vq_array_destroy(a);
+    return VQ_EXIT_DATA;
+  }
+  if (use == 0) use = b->stages;
+  if (use > b->stages) {
+    cli_error(prog, "--stages %d: the codebook has %d", use, b->stages);
+    vq_array_destroy(a);
+    return VQ_EXIT_USAGE;
+  }
+  n = (size_t)a->shape[0];
+  codes = malloc((n ? n : 1) * (size_t)b->stages * sizeof *codes);
+  y = malloc((n ? n : 1) * b->d * sizeof *y);
+  if (!codes || !y) {
+    rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, in);
+    goto done;
+  }
+  for (i = 0; i < n * (size_t)b->stages; i++) {
+    int64_t v = ((const int64_t *)a->data)[i];
+    if (v < 0 || (uint64_t)v >= b->k) {
+      cli_error(prog, "%s: code %lld at position %zu is outside [0, %zu)",
+                in, (long long)v, i, b->k);
+      rc = VQ_EXIT_DATA;
+      goto done;
+    }
+    codes[i] = (int32_t)v;
+  }
+  rc = vq_rvq_decode(y, codes, b->stages, use, vq_codebook_cdata(b->cb),
+                     b->k, b->d, n);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, NULL, in);
+    goto done;
+  }
+  shape[0] = n, shape[1] = b->d;
+  rc = vq_npy_write(out, VQ_DTYPE_F32, 2, shape, y, &diag);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, &diag, out);
+    goto done;
+  }
+  if (json)
+    printf("{\"vectors\": %zu, \"stages_used\": %d, \"seconds\": %.6f}\n", n,
+           use, cli_now() - t0);
+  else if (!quiet)
+    fprintf(stderr, "%s: %zu vectors from %d of %d stages\n", in, n, use,
+            b->stages);
+done:
+  vq_array_destroy(a);
+  free(codes);
+  free(y);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"codebook", required_argument, 0, 'c'},
+    {"output", required_argument, 0, 'o'},
+    {"beam", required_argument, 0, 'b'},
+    {"stages", required_argument, 0, 's'},
+    {"threads", required_argument, 0, 't'},
+    {"json", no_argument, 0, 'j'},
+    {"quiet", no_argument, 0, 'q'},
+    {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},
+    {0, 0, 0, 0}
+  };
+  const char *cbpath = NULL, *out = NULL, *cmd;
+  int c, beam = 1, use = 0, threads = 0, json = 0, quiet = 0, rc;
+  book b;
+  if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+    usage(stdout);
+    return 0;
+  }
+  if (argc >= 2 && !strcmp(argv[1], "--version")) {
+    cli_print_version(prog);
+    return 0;
+  }
+  if (argc < 2 || (strcmp(argv[1], "encode") && strcmp(argv[1], "decode"))) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  cmd = argv[1];
+  argc--, argv++;
+  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    switch (c) {
+      case 'c': cbpath = optarg; break;
+      case 'o': out = optarg; break;
+      case 'b':
+        if (cli_parse_int(prog, "--beam", optarg, 1, VQ_RVQ_MAX_BEAM, &beam))
+          return VQ_EXIT_USAGE;
+        break;
+      case 's':
+        if (cli_parse_int(prog, "--stages", optarg, 1, VQ_RVQ_MAX_STAGES,
+                          &use))
+          return VQ_EXIT_USAGE;
+        break;
+      case 't':
+        if (cli_parse_int(prog, "--threads", optarg, 1, 1024, &threads))
+          return VQ_EXIT_USAGE;
+        break;
+      case 'j': json = 1; break;
+      case 'q': quiet = 1; break;
+      case 'h': usage(stdout); return 0;
+      case 'V': cli_print_version(prog); return 0;
+      default:
+        fprintf(stderr, "Try 'vqtok --help'.\n");
+        return VQ_EXIT_USAGE;
+    }
+  }
+  if (optind + 1 != argc || !out || !cbpath) {
+    usage(stderr);
+    return VQ_EXIT_USAGE;
+  }
+  memset(&b, 0, sizeof b);
+  if ((rc = load_book(&b, cbpath)) != 0) {
+    vq_codebook_destroy(b.cb);
+    return rc;
+  }
+  rc = !strcmp(cmd, "encode")
+           ? cmd_encode(&b, argv[optind], out, beam, threads, json, quiet)
+           : cmd_decode(&b, argv[optind], out, use, json, quiet);
+  vq_codebook_destroy(b.cb);
+  return rc;
+}
