@@ -9,8 +9,8 @@ static const char *prog = "vqtok";
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: vqtok encode --codebook CB.safetensors [options] DATA.npy -o CODES.npy\n"
-"       vqtok decode --codebook CB.safetensors [options] CODES.npy -o DATA.npy\n"
+"Usage: vqtok encode --codebook CB [options] DATA.npy -o CODES.npy\n"
+"       vqtok decode --codebook CB [options] CODES.npy -o DATA.npy\n"
 "\n"
 "encode maps float vectors [N, D] (more dimensions are flattened to\n"
 "[N, last]) to int32 codes [N, M], one index per stage of a residual\n"

@@ -13,7 +13,7 @@ static void usage(FILE *f) {
   fprintf(f,
 "Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
 "       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
-"       vqtrain rvq --stages M -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
+"       vqtrain rvq --stages M -k K [options] DATA.npy -o OUT\n"
 "\n"
 "Trains a k-means codebook, or a residual quantizer of M stages of K\n"
 "codewords (each stage k-means on the residuals of the stages before).\n"

@@ -54,15 +54,18 @@ static int encode_greedy(int32_t *codes, float *res, const float *cb,
                          int stages, size_t k, size_t d, size_t n,
                          int nthreads) {
   int32_t *idx = vq_malloc_array(n ? n : 1, sizeof *idx);
-  int s, rc = VQ_OK;
+  int s, rc = VQ_OK, nt = nthreads;
   if (!idx) return VQ_ERR_NOMEM;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
   for (s = 0; s < stages && rc == VQ_OK; s++) {
     const float *c = cb + (size_t)s * k * d;
     long i;
     rc = vq_nearest(idx, NULL, c, k, d, res, n, nthreads);
     if (rc < 0) break;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(nthreads > 0 ? nthreads : omp_get_max_threads())
+#pragma omp parallel for schedule(static) num_threads(nt)
 #endif
     for (i = 0; i < (long)n; i++) {
       const float *w = c + (size_t)idx[i] * d;
@@ -73,6 +76,7 @@ static int encode_greedy(int32_t *codes, float *res, const float *cb,
     }
   }
   free(idx);
+  (void)nt;
   return rc;
 }
 
@@ -173,7 +177,8 @@ static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
   }
   for (t = 1; t < live; t++)
     if (w->norm[t] < w->norm[best]) best = t;
-  memcpy(codes, w->hist + (size_t)best * stages, (size_t)stages * sizeof *codes);
+  memcpy(codes, w->hist + (size_t)best * stages,
+         (size_t)stages * sizeof *codes);
   if (err) *err = (float)w->norm[best];
 }
 

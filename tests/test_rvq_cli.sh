@@ -1,0 +1,105 @@
+#!/bin/sh
+# vqtrain rvq and vqtok: JSON statistics, codes numpy reads, prefix
+# decoding, the same codebook and codes for 1 and 2 threads, exit
+# statuses, no output left behind on failure.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}" "${srcdir:?}"
+PY=${PYTHON3:-/usr/bin/python3}
+T="$top_builddir/apps/vqtrain"
+K="$top_builddir/apps/vqtok"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$srcdir/tests/cli_lib.sh"
+
+[ -x "$T" ] && [ -x "$K" ] || { echo "tools not built"; exit 1; }
+"$PY" -c 'import numpy' || { echo "python3 with numpy is required"; exit 1; }
+
+"$PY" - "$tmp" <<'PYEOF' || exit 1
+import sys, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(5)
+x = (rng.standard_normal((3000, 12)) * np.linspace(2, 0.3, 12))
+np.save(d + "/x.npy", x.astype(np.float32))
+np.save(d + "/x64.npy", x[:100])                 # float64 works too
+np.save(d + "/wide.npy", np.zeros((10, 13), np.float32))
+bad = x[:50].astype(np.float32); bad[3, 4] = np.nan
+np.save(d + "/nan.npy", bad)
+PYEOF
+
+expect 0 "vqtrain rvq --json" "$T" rvq --json --stages 3 -k 32 --iters 8 \
+  --threads 1 "$tmp/x.npy" -o "$tmp/cb1.safetensors"
+cp "$tmp/out" "$tmp/train.json"
+check "train json" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/train.json\"))
+assert j[\"kind\"] == \"rvq\" and j[\"stages\"] == 3 and j[\"k\"] == 32, j
+m = j[\"mse_per_stage\"]
+assert len(m) == 3 and m[0] > m[1] > m[2] and abs(j[\"mse\"] - m[2]) < 1e-9, j
+assert all(0.5 < u <= 1 for u in j[\"utilization_per_stage\"]), j'"
+expect 0 "vqtrain rvq, 2 threads" "$T" rvq --quiet --stages 3 -k 32 \
+  --iters 8 --threads 2 "$tmp/x.npy" -o "$tmp/cb2.safetensors"
+check "same codebook for 1 and 2 threads" \
+  'cmp -s "$tmp/cb1.safetensors" "$tmp/cb2.safetensors"'
+
+expect 0 "vqtok encode" "$K" encode --json --codebook "$tmp/cb1.safetensors" \
+  --threads 1 "$tmp/x.npy" -o "$tmp/c1.npy"
+cp "$tmp/out" "$tmp/enc.json"
+expect 0 "vqtok encode, 2 threads" "$K" encode -q --threads 2 \
+  --codebook "$tmp/cb1.safetensors" "$tmp/x.npy" -o "$tmp/c2.npy"
+check "same codes for 1 and 2 threads" 'cmp -s "$tmp/c1.npy" "$tmp/c2.npy"'
+expect 0 "vqtok encode --beam 8" "$K" encode -q --beam 8 \
+  --codebook "$tmp/cb1.safetensors" "$tmp/x.npy" -o "$tmp/cb8.npy"
+for s in 1 2 3; do
+  expect 0 "vqtok decode --stages $s" "$K" decode -q --stages $s \
+    --codebook "$tmp/cb1.safetensors" "$tmp/c1.npy" -o "$tmp/r$s.npy"
+done
+expect 0 "vqtok decode, beam codes" "$K" decode -q \
+  --codebook "$tmp/cb1.safetensors" "$tmp/cb8.npy" -o "$tmp/rb.npy"
+check "codes and reconstructions" "\"$PY\" -c '
+import json, numpy as np
+d = \"$tmp\"; x = np.load(d + \"/x.npy\"); c = np.load(d + \"/c1.npy\")
+assert c.dtype == np.int32 and c.shape == (3000, 3), (c.dtype, c.shape)
+assert c.min() >= 0 and c.max() < 32
+e = [((x - np.load(d + \"/r%d.npy\" % s)) ** 2).mean() for s in (1, 2, 3)]
+t = json.load(open(d + \"/train.json\"))[\"mse_per_stage\"]
+assert all(abs(a - b) <= 1e-4 * b for a, b in zip(e, t)), (e, t)
+j = json.load(open(d + \"/enc.json\"))
+assert abs(j[\"mse\"] - e[2]) <= 1e-4 * e[2], (j, e)
+eb = ((x - np.load(d + \"/rb.npy\")) ** 2).mean(); assert eb <= e[2], (eb, e)'"
+expect 0 "vqtok encode float64" "$K" encode -q \
+  --codebook "$tmp/cb1.safetensors" "$tmp/x64.npy" -o "$tmp/c64.npy"
+
+# bad input
+expect 2 "wrong dimension" "$K" encode --codebook "$tmp/cb1.safetensors" \
+  "$tmp/wide.npy" -o "$tmp/w.npy"
+says "dimension 13"
+expect 2 "NaN input" "$K" encode --codebook "$tmp/cb1.safetensors" \
+  "$tmp/nan.npy" -o "$tmp/n.npy"
+says "not finite"
+"$PY" -c "
+import numpy as np; c = np.load('$tmp/c1.npy'); c[7, 1] = 32
+np.save('$tmp/badc.npy', c); np.save('$tmp/shape.npy', c[:, :2])"
+expect 2 "code out of range" "$K" decode --codebook "$tmp/cb1.safetensors" \
+  "$tmp/badc.npy" -o "$tmp/b.npy"
+says "outside \[0, 32)"
+expect 2 "codes of the wrong shape" "$K" decode \
+  --codebook "$tmp/cb1.safetensors" "$tmp/shape.npy" -o "$tmp/b.npy"
+expect 1 "--stages beyond the codebook" "$K" decode --stages 4 \
+  --codebook "$tmp/cb1.safetensors" "$tmp/c1.npy" -o "$tmp/b.npy"
+check "no output after failures" \
+  '[ ! -e "$tmp/w.npy" ] && [ ! -e "$tmp/n.npy" ] && [ ! -e "$tmp/b.npy" ]'
+expect 2 "not a codebook" "$K" encode --codebook "$tmp/x.npy" "$tmp/x.npy" \
+  -o "$tmp/b.npy"
+expect 3 "missing codebook" "$K" encode --codebook "$tmp/none.safetensors" \
+  "$tmp/x.npy" -o "$tmp/b.npy"
+expect 1 "no command" "$K" --codebook "$tmp/cb1.safetensors"
+expect 1 "no output" "$K" encode --codebook "$tmp/cb1.safetensors" \
+  "$tmp/x.npy"
+expect 2 "k > n" "$T" rvq --stages 2 -k 200 "$tmp/x64.npy" -o "$tmp/b.st"
+expect 1 "rvq --weights" "$T" rvq --stages 2 -k 4 --weights "$tmp/x.npy" \
+  "$tmp/x.npy" -o "$tmp/b.st"
+check "no codebook after failures" '[ ! -e "$tmp/b.st" ]'
+expect 0 "vqtok --help" "$K" --help
+expect 0 "vqtok --version" "$K" --version
+
+[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all rvq CLI checks passed"
