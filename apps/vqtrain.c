@@ -27,7 +27,10 @@ static void usage(FILE *f) {
 "  --iters N               Lloyd iterations (default 25; per stage)\n"
 "  --stages M              rvq: number of stages (default 4)\n"
 "  --beam B                rvq: beam width of the final statistics\n"
-"                          (default 1, greedy)\n"
+"                          and of the refinement (default 1, greedy)\n"
+"  --refine N              rvq: rounds of joint least-squares refinement\n"
+"                          of all stages, each kept if it lowers the\n"
+"                          error (default 0)\n"
 "  --init kmeans++|random  initialisation (default kmeans++)\n"
 "  --nredo R               restarts, keeping the lowest MSE (default 1)\n"
 "  --tol X                 stop when the relative MSE gain is below X\n"
@@ -54,7 +57,7 @@ static void usage(FILE *f) {
 
 typedef struct opts {
   vq_kmeans_params km;
-  int stages, beam;
+  int stages, beam, refine;
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
   const char *out, *weights;
@@ -65,7 +68,8 @@ typedef struct opts {
 enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
-  OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM
+  OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
+  OPT_REFINE
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +91,7 @@ static const struct option long_opts[] = {
   {"json", no_argument, 0, OPT_JSON},
   {"stages", required_argument, 0, OPT_STAGES},
   {"beam", required_argument, 0, OPT_BEAM},
+  {"refine", required_argument, 0, OPT_REFINE},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -165,6 +170,9 @@ static int parse_one(opts *o, int c, const char *arg) {
     case OPT_STAGES:
       return cli_parse_int(prog, "--stages", arg, 1, VQ_RVQ_MAX_STAGES,
                            &o->stages) ? 1 : -1;
+    case OPT_REFINE:
+      return cli_parse_int(prog, "--refine", arg, 0, 1000, &o->refine)
+                 ? 1 : -1;
     case OPT_BEAM:
       return cli_parse_int(prog, "--beam", arg, 1, VQ_RVQ_MAX_BEAM, &o->beam)
                  ? 1 : -1;
@@ -435,7 +443,9 @@ static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s) {
     printf("], \"utilization_per_stage\": [");
     for (i = 0; i < s->stages; i++)
       printf("%s%.6f", i ? ", " : "", s->utilization[i]);
-    printf("], \"seconds\": %.4f, \"output\": ", s->seconds);
+    printf("], \"mse_before_refine\": %.10g, \"refine_rounds\": %d, "
+           "\"seconds\": %.4f, \"output\": ", s->mse_before_refine,
+           s->refine_rounds, s->seconds);
     cli_json_string(stdout, o->out);
     printf("}\n");
   } else if (!o->quiet) {
@@ -444,6 +454,9 @@ static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s) {
     for (i = 0; i < s->stages; i++)
       printf("  stage %d: mse %.6g, utilization %.1f%%\n", i + 1,
              s->mse_stage[i], 100.0 * s->utilization[i]);
+    if (s->refine_rounds)
+      printf("  refined in %d rounds: mse %.6g -> %.6g\n", s->refine_rounds,
+             s->mse_before_refine, s->mse);
     printf("  mse %.6g (beam %d), %.2f s\n", s->mse, o->beam, s->seconds);
   }
 }
@@ -457,6 +470,8 @@ static int rvq_meta(vq_codebook *cb, const opts *o, const data *dt,
   rc |= set_meta(cb, "rvq.k", "%zu", o->km.k);
   rc |= set_meta(cb, "rvq.iters", "%d", o->km.iters);
   rc |= set_meta(cb, "rvq.seed", "%llu", (unsigned long long)o->km.seed);
+  rc |= set_meta(cb, "rvq.beam", "%d", o->beam);
+  rc |= set_meta(cb, "rvq.refine_rounds", "%d", st->refine_rounds);
   rc |= set_meta(cb, "train.n", "%zu", dt->n);
   rc |= set_meta(cb, "train.mse", "%.17g", st->mse);
   for (i = 0, len = 0; i < st->stages; i++)
@@ -516,6 +531,7 @@ static int cmd_rvq(int argc, char **argv) {
   rp.iters = o.km.iters;
   rp.seed = o.km.seed;
   rp.beam = o.beam;
+  rp.refine = o.refine;
   rp.max_per_centroid = o.km.max_per_centroid;
   rp.nthreads = o.km.nthreads;
   if (cli_show_progress(o.quiet || o.json, o.verbose)) {

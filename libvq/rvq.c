@@ -274,6 +274,60 @@ int vq_rvq_decode(float *out, const int32_t *codes, int stages, int use,
   return VQ_OK;
 }
 
+#define REFINE_CG_ITERS 25
+
+/* Mean squared error per component of the codes of x (beam encoding);
+ * codes gets them. */
+static int code_error(double *mse, int32_t *codes, const float *cb,
+                      int stages, size_t k, size_t d, const float *x,
+                      size_t n, int beam, int nthreads) {
+  float *err = vq_malloc_array(n, sizeof *err);
+  double sse = 0.0;
+  size_t i;
+  int rc;
+  if (!err) return VQ_ERR_NOMEM;
+  rc = vq_rvq_encode(codes, err, cb, stages, k, d, x, n, beam, nthreads);
+  for (i = 0; rc == VQ_OK && i < n; i++) sse += err[i];
+  *mse = sse / ((double)n * (double)d);
+  free(err);
+  return rc;
+}
+
+/* Rounds of least squares + re-encoding, each kept only when it lowers
+ * the error. */
+static int refine_rounds(float *cb, vq_rvq_stats *st, const vq_rvq_params *p,
+                         const float *x, size_t n, size_t d) {
+  size_t size = (size_t)p->stages * p->k * d;
+  float *trial = vq_malloc_array(size, sizeof *trial);
+  int32_t *codes = vq_malloc_array(n * (size_t)p->stages, sizeof *codes);
+  int32_t *next = vq_malloc_array(n * (size_t)p->stages, sizeof *next);
+  double cur, mse;
+  int r, rc;
+  if (!trial || !codes || !next) {
+    free(trial), free(codes), free(next);
+    return VQ_ERR_NOMEM;
+  }
+  rc = code_error(&cur, codes, cb, p->stages, p->k, d, x, n, p->beam,
+                  p->nthreads);
+  st->mse_before_refine = cur;
+  for (r = 0; rc == VQ_OK && r < p->refine; r++) {
+    memcpy(trial, cb, size * sizeof *cb);
+    rc = vq_rvq_refine(trial, codes, p->stages, p->k, d, x, n,
+                       REFINE_CG_ITERS, p->nthreads);
+    if (rc == VQ_OK)
+      rc = code_error(&mse, next, trial, p->stages, p->k, d, x, n, p->beam,
+                      p->nthreads);
+    if (rc < 0 || !(mse < cur)) break;
+    memcpy(cb, trial, size * sizeof *cb);
+    memcpy(codes, next, n * (size_t)p->stages * sizeof *codes);
+    cur = mse;
+    st->refine_rounds++;
+  }
+  st->mse = cur;
+  free(trial), free(codes), free(next);
+  return rc;
+}
+
 int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
                  const vq_rvq_params *p, const float *x, size_t n, size_t d,
                  vq_diag *diag) {
@@ -288,7 +342,8 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
   if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
     return vq_diag_set(diag, VQ_ERR_ABI, "RVQ parameters not set up by "
                        "vq_rvq_params_init()");
-  if (check_shape(p->stages, p->k, d, p->beam) < 0)
+  if (check_shape(p->stages, p->k, d, p->beam) < 0 || p->refine < 0 ||
+      p->refine > 1000)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "RVQ of %d stages of %lu "
                        "codewords, beam %d, dimension %lu: stages must be "
                        "1 to %d, beam 1 to %d", p->stages,
@@ -328,20 +383,24 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
     st.mse_stage[s] = sse / ((double)n * (double)d);
   }
   st.mse = st.mse_stage[p->stages - 1];
-  if (p->beam > 1) { /* the statistics of the code users will get */
-    float *err = vq_malloc_array(n, sizeof *err);
-    int32_t *all = vq_malloc_array(n * (size_t)p->stages, sizeof *all);
-    if (!err || !all) {
-      free(err), free(all);
-      rc = vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+  st.mse_before_refine = st.mse;
+  if (p->refine > 0) {
+    rc = refine_rounds(codebooks, &st, p, x, n, d);
+    if (rc < 0) {
+      rc = vq_diag_set(diag, rc, "out of memory");
       goto done;
     }
-    rc = vq_rvq_encode(all, err, codebooks, p->stages, p->k, d, x, n,
-                       p->beam, p->nthreads);
-    for (i = 0, sse = 0.0; rc == VQ_OK && i < n; i++) sse += err[i];
-    if (rc == VQ_OK) st.mse = sse / ((double)n * (double)d);
-    free(err), free(all);
-    if (rc < 0) goto done;
+  } else if (p->beam > 1) { /* the statistics of the code users will get */
+    int32_t *all = vq_malloc_array(n * (size_t)p->stages, sizeof *all);
+    rc = all ? code_error(&st.mse, all, codebooks, p->stages, p->k, d, x, n,
+                          p->beam, p->nthreads)
+             : VQ_ERR_NOMEM;
+    free(all);
+    if (rc < 0) {
+      rc = vq_diag_set(diag, rc, "out of memory");
+      goto done;
+    }
+    st.mse_before_refine = st.mse;
   }
   st.seconds = vq_now() - t0;
   if (stats) *stats = st;
@@ -350,4 +409,123 @@ done:
   free(codes);
   free(used);
   return rc;
+}
+
+/* ---- joint refinement ----------------------------------------------------
+ * Least squares over all codebooks C (stages K x d) given the codes: A is
+ * the n x (stages K) matrix with a one per stage in each row, and CGLS
+ * minimises |X - A C|^2 starting from the current C. Products with A run
+ * over vectors, products with A^T over columns (each thread owns whole
+ * columns, summing vectors in order), and every reduction adds fixed
+ * chunks in order: the same bits for any thread count. */
+
+#define CHUNK 4096
+
+/* Frobenius inner product of two n x d matrices. */
+static double dot_chunked(const double *a, const double *b, size_t n,
+                          size_t d, double *part, int nt) {
+  long nc = (long)((n + CHUNK - 1) / CHUNK), c;
+  double s = 0.0;
+  (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+  for (c = 0; c < nc; c++) {
+    size_t i0 = (size_t)c * CHUNK * d, i1 = ((size_t)c + 1) * CHUNK * d, i;
+    double t = 0.0;
+    if (i1 > n * d) i1 = n * d;
+    for (i = i0; i < i1; i++) t += a[i] * b[i];
+    part[c] = t;
+  }
+  for (c = 0; c < nc; c++) s += part[c];
+  return s;
+}
+
+/* out (n x d) = A m, m being (stages K) x d. */
+static void apply_a(double *out, const double *m, const int32_t *codes,
+                    int stages, size_t k, size_t d, size_t n, int nt) {
+  long i;
+  (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+  for (i = 0; i < (long)n; i++) {
+    double *o = out + (size_t)i * d;
+    int s;
+    size_t j;
+    memset(o, 0, d * sizeof *o);
+    for (s = 0; s < stages; s++) {
+      const double *c = m + ((size_t)s * k +
+                             (size_t)codes[(size_t)i * stages + s]) * d;
+      for (j = 0; j < d; j++) o[j] += c[j];
+    }
+  }
+}
+
+/* out ((stages K) x d) = A^T r, r being n x d. */
+static void apply_at(double *out, const double *r, const int32_t *codes,
+                     int stages, size_t k, size_t d, size_t n, int nt) {
+  long j;
+  (void)nt;
+  memset(out, 0, (size_t)stages * k * d * sizeof *out);
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+  for (j = 0; j < (long)d; j++) {
+    size_t i;
+    int s;
+    for (i = 0; i < n; i++)
+      for (s = 0; s < stages; s++)
+        out[((size_t)s * k + (size_t)codes[i * stages + s]) * d + j] +=
+            r[i * d + (size_t)j];
+  }
+}
+
+int vq_rvq_refine(float *codebooks, const int32_t *codes, int stages,
+                  size_t k, size_t d, const float *x, size_t n, int iters,
+                  int nthreads) {
+  size_t mk = (size_t)stages * k, i;
+  double *c, *p, *s, *r, *q, *part, gamma, alpha, beta, g2, qq;
+  int it, nt = nthreads;
+  if (check_shape(stages, k, d, 1) < 0 || iters < 0 || !codebooks ||
+      (n && (!codes || !x)))
+    return VQ_ERR_INVALID_ARG;
+  for (i = 0; i < n * (size_t)stages; i++)
+    if (codes[i] < 0 || (size_t)codes[i] >= k) return VQ_ERR_INVALID_ARG;
+  if (!n || !iters) return VQ_OK;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  c = vq_malloc_array(mk * d, sizeof *c);
+  p = vq_malloc_array(mk * d, sizeof *p);
+  s = vq_malloc_array(mk * d, sizeof *s);
+  r = vq_malloc_array(n * d, sizeof *r);
+  q = vq_malloc_array(n * d, sizeof *q);
+  part = vq_malloc_array((n > mk ? n : mk) / CHUNK + 2, sizeof *part);
+  if (!c || !p || !s || !r || !q || !part) {
+    free(c), free(p), free(s), free(r), free(q), free(part);
+    return VQ_ERR_NOMEM;
+  }
+  for (i = 0; i < mk * d; i++) c[i] = codebooks[i];
+  apply_a(q, c, codes, stages, k, d, n, nt);
+  for (i = 0; i < n * d; i++) r[i] = x[i] - q[i];
+  apply_at(s, r, codes, stages, k, d, n, nt);
+  memcpy(p, s, mk * d * sizeof *p);
+  gamma = dot_chunked(s, s, mk, d, part, 1);
+  for (it = 0; it < iters && gamma > 0.0; it++) {
+    apply_a(q, p, codes, stages, k, d, n, nt);
+    qq = dot_chunked(q, q, n, d, part, nt);
+    if (!(qq > 0.0)) break;
+    alpha = gamma / qq;
+    for (i = 0; i < mk * d; i++) c[i] += alpha * p[i];
+    for (i = 0; i < n * d; i++) r[i] -= alpha * q[i];
+    apply_at(s, r, codes, stages, k, d, n, nt);
+    g2 = dot_chunked(s, s, mk, d, part, 1);
+    beta = g2 / gamma;
+    for (i = 0; i < mk * d; i++) p[i] = s[i] + beta * p[i];
+    gamma = g2;
+  }
+  for (i = 0; i < mk * d; i++) codebooks[i] = (float)c[i];
+  free(c), free(p), free(s), free(r), free(q), free(part);
+  return VQ_OK;
 }

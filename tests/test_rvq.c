@@ -88,6 +88,47 @@ static void test_train_and_beams(vq_rng *r) {
   free(x), free(cb), free(cb2), free(codes), free(codes2);
 }
 
+/* Joint refinement: the least-squares step never raises the error of
+ * the codes it was given, gives the same bits for 1 and 2 threads, and a
+ * trained quantizer keeps only rounds that lower its error. */
+static void test_refine(vq_rng *r) {
+  const size_t n = 3000, d = 8, k = 16;
+  const int stages = 3;
+  float *x = make_data(r, n, d), *cb = malloc(stages * k * d * sizeof *cb);
+  float *a = malloc(stages * k * d * sizeof *a);
+  float *b = malloc(stages * k * d * sizeof *b);
+  int32_t *codes = malloc(n * stages * sizeof *codes);
+  vq_rvq_params p;
+  vq_rvq_stats st;
+  vq_diag diag;
+  double before, after;
+  CHECK_EQ_INT(vq_rvq_params_init(&p), VQ_OK);
+  p.stages = stages, p.k = k, p.iters = 8;
+  CHECK_EQ_INT(vq_rvq_train(cb, &st, &p, x, n, d, &diag), VQ_OK);
+  CHECK_EQ_INT(vq_rvq_encode(codes, NULL, cb, stages, k, d, x, n, 1, 1),
+               VQ_OK);
+  before = code_mse(codes, cb, stages, stages, k, d, x, n);
+  memcpy(a, cb, stages * k * d * sizeof *cb);
+  memcpy(b, cb, stages * k * d * sizeof *cb);
+  CHECK_EQ_INT(vq_rvq_refine(a, codes, stages, k, d, x, n, 20, 1), VQ_OK);
+  CHECK_EQ_INT(vq_rvq_refine(b, codes, stages, k, d, x, n, 20, 2), VQ_OK);
+  CHECK(memcmp(a, b, stages * k * d * sizeof *a) == 0);
+  after = code_mse(codes, a, stages, stages, k, d, x, n);
+  fprintf(stderr, "least squares on fixed codes: %.5f -> %.5f\n", before,
+          after);
+  CHECK(after <= before);
+  p.beam = 4, p.refine = 3;
+  CHECK_EQ_INT(vq_rvq_train(cb, &st, &p, x, n, d, &diag), VQ_OK);
+  fprintf(stderr, "refinement: %.5f -> %.5f in %d rounds\n",
+          st.mse_before_refine, st.mse, st.refine_rounds);
+  CHECK(st.mse <= st.mse_before_refine);
+  CHECK_EQ_INT(vq_rvq_encode(codes, NULL, cb, stages, k, d, x, n, 4, 2),
+               VQ_OK);
+  CHECK(fabs(code_mse(codes, cb, stages, stages, k, d, x, n) - st.mse) <=
+        1e-4 * st.mse);
+  free(x), free(cb), free(a), free(b), free(codes);
+}
+
 /* A beam of K^M candidates keeps every code: brute force. */
 static void test_brute_force(vq_rng *r) {
   const size_t n = 200, d = 3, k = 4;
@@ -147,6 +188,7 @@ int main(void) {
   vq_rng r;
   vq_rng_seed(&r, vq_test_seed(77));
   test_train_and_beams(&r);
+  test_refine(&r);
   test_brute_force(&r);
   test_errors(&r);
   return vq_test_finish("test_rvq");

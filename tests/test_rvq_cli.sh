@@ -35,6 +35,11 @@ assert j[\"kind\"] == \"rvq\" and j[\"stages\"] == 3 and j[\"k\"] == 32, j
 m = j[\"mse_per_stage\"]
 assert len(m) == 3 and m[0] > m[1] > m[2] and abs(j[\"mse\"] - m[2]) < 1e-9, j
 assert all(0.5 < u <= 1 for u in j[\"utilization_per_stage\"]), j'"
+expect 0 "vqtrain rvq --refine" "$T" rvq --json --stages 3 -k 32 --iters 8 \
+  --beam 4 --refine 2 "$tmp/x.npy" -o "$tmp/cbr.safetensors"
+check "refine json" "\"$PY\" -c '
+import json, sys; j = json.load(open(\"$tmp/out\"))
+assert j[\"mse\"] <= j[\"mse_before_refine\"] and j[\"refine_rounds\"] >= 0, j'"
 expect 0 "vqtrain rvq, 2 threads" "$T" rvq --quiet --stages 3 -k 32 \
   --iters 8 --threads 2 "$tmp/x.npy" -o "$tmp/cb2.safetensors"
 check "same codebook for 1 and 2 threads" \

@@ -25,6 +25,11 @@ typedef struct vq_rvq_params {
   int beam;               /* beam width B for the statistics' final
                              encoding (default 1 = greedy); each stage is
                              trained on greedy residuals */
+  int refine;             /* rounds of joint refinement after the stages
+                             are trained: all codebooks re-solved by least
+                             squares given the codes, then every vector
+                             re-encoded with the beam (default 0); a round
+                             that does not lower the error is undone */
   size_t max_per_centroid;/* k-means subsampling cap (0 = all, default) */
   int nthreads;           /* <= 0: all cores (default 0) */
   vq_progress_fn progress;/* called after every k-means iteration */
@@ -41,6 +46,9 @@ typedef struct vq_rvq_stats {
   double mse;                               /* after all stages */
   double mse_stage[VQ_RVQ_MAX_STAGES];      /* after stages 1..s+1 */
   double utilization[VQ_RVQ_MAX_STAGES];    /* share of codewords used */
+  double mse_before_refine;                 /* mse of the stage-wise codebooks
+                                               (beam encoding) */
+  int refine_rounds;                        /* refinement rounds kept */
   double seconds;
 } vq_rvq_stats;
 
@@ -51,6 +59,15 @@ typedef struct vq_rvq_stats {
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_rvq_train(
     float *codebooks, vq_rvq_stats *stats, const vq_rvq_params *p,
     const float *x, size_t n, size_t d, vq_diag *diag);
+
+/* Given the codes of n vectors, replaces the codebooks by the least-
+ * squares solution of x = sum of the coded codewords (conjugate
+ * gradients on the normal equations, iters steps from the current
+ * codebooks; the error never grows). Bit-identical for any thread
+ * count. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_rvq_refine(
+    float *codebooks, const int32_t *codes, int stages, size_t k, size_t d,
+    const float *x, size_t n, int iters, int nthreads);
 
 /* Codes n vectors: codes gets n x stages indices (row-major). beam 1 is
  * greedy; wider beams keep the best `beam` partial codes at every stage
