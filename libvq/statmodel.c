@@ -81,12 +81,23 @@ static int normalise(uint32_t *freq, const uint64_t *w, uint32_t used) {
   if (!order) return VQ_ERR_NOMEM;
   for (i = 0; i < used; i++) order[i].f = freq[i], order[i].r = i;
   qsort(order, used, sizeof *order, cmp_freq);
-  while (d != 0)
-    for (i = 0; i < used && d != 0; i++) {
-      uint32_t r = order[i].r;
-      if (d > 0) freq[r]++, d--;
-      else if (freq[r] > 1) freq[r]--, d++;
+  /* passes over the ranks in that order, one unit to (or from) each; a
+     rank at 1 gives nothing, so the passes that take walk only the ranks
+     still above 1 (kept in order): the work is O(used + |d|), not
+     O(used |d|) */
+  while (d > 0)
+    for (i = 0; i < used && d > 0; i++) freq[order[i].r]++, d--;
+  if (d < 0) {
+    uint32_t live = 0, j;
+    for (i = 0; i < used; i++)
+      if (freq[order[i].r] > 1) order[live++] = order[i];
+    while (d < 0 && live > 0) {
+      for (i = 0; i < live && d < 0; i++) freq[order[i].r]--, d++;
+      for (i = 0, j = 0; i < live; i++)
+        if (freq[order[i].r] > 1) order[j++] = order[i];
+      live = j;
     }
+  }
   free(order);
   return VQ_OK;
 }
