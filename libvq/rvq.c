@@ -105,15 +105,27 @@ typedef struct beam_work {
   double *norm, *next_norm;
   int32_t *hist, *next_hist; /* B x stages codes */
   beam_cand *top;         /* B best candidates, sorted */
+  double *xc;             /* with tables: x . c for every codeword */
+  double *acc;            /* with tables: one candidate's cross terms */
 } beam_work;
 
 static void beam_free(beam_work *w) {
   free(w->res), free(w->next), free(w->norm), free(w->next_norm);
   free(w->hist), free(w->next_hist), free(w->top);
+  free(w->xc), free(w->acc);
 }
 
-static int beam_alloc(beam_work *w, int beam, int stages, size_t d) {
+static int beam_alloc(beam_work *w, int beam, int stages, size_t k,
+                      size_t d, int tables) {
   memset(w, 0, sizeof *w);
+  if (tables) {
+    w->xc = vq_malloc_array((size_t)stages * k, sizeof *w->xc);
+    w->acc = vq_malloc_array(k, sizeof *w->acc);
+    if (!w->xc || !w->acc) {
+      free(w->xc), free(w->acc);
+      return VQ_ERR_NOMEM;
+    }
+  }
   w->res = vq_malloc_array((size_t)beam * d, sizeof *w->res);
   w->next = vq_malloc_array((size_t)beam * d, sizeof *w->next);
   w->norm = vq_malloc_array((size_t)beam, sizeof *w->norm);
@@ -122,7 +134,7 @@ static int beam_alloc(beam_work *w, int beam, int stages, size_t d) {
   w->next_hist = vq_malloc_array((size_t)beam * stages, sizeof *w->hist);
   w->top = vq_malloc_array((size_t)beam, sizeof *w->top);
   if (!w->res || !w->next || !w->norm || !w->next_norm || !w->hist ||
-      !w->next_hist || !w->top) {
+      !w->next_hist || !w->top || (tables && (!w->xc || !w->acc))) {
     beam_free(w);
     return VQ_ERR_NOMEM;
   }
@@ -143,20 +155,44 @@ static void beam_insert(beam_cand *top, int *m, int cap, double score,
   top[i].score = score, top[i].parent = parent, top[i].code = code;
 }
 
+/* Offset of the table of <c_t,a, c_s,j> (t < s) among all stage pairs. */
+static size_t pair_offset(int t, int s, size_t k) {
+  return ((size_t)s * (size_t)(s - 1) / 2 + (size_t)t) * k * k;
+}
+
+/* With tables, r_b . c_j = x . c_j - sum over the stages t before s of
+ * <c_t (the candidate's code), c_j>: K additions per stage before, not a
+ * d-long dot product. */
 static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
                             const float *x, const float *cb,
-                            const double *cnorm, int stages, size_t k,
-                            size_t d, int beam) {
+                            const double *cnorm, const float *ip, int stages,
+                            size_t k, size_t d, int beam) {
   int s, live = 1, b, t, best = 0;
+  size_t j;
   memcpy(w->res, x, d * sizeof *x);
   w->norm[0] = sq_norm(x, d);
+  if (ip)
+    for (j = 0; j < (size_t)stages * k; j++) w->xc[j] = dot8(x, cb + j * d, d);
   for (s = 0; s < stages; s++) {
     const float *c = cb + (size_t)s * k * d;
     const double *cn = cnorm + (size_t)s * k;
     int m = 0;
     for (b = 0; b < live; b++) {
       const float *r = w->res + (size_t)b * d;
-      size_t j;
+      if (ip) {
+        const double *xc = w->xc + (size_t)s * k;
+        double *acc = w->acc;
+        for (j = 0; j < k; j++) acc[j] = xc[j];
+        for (t = 0; t < s; t++) {
+          const float *row = ip + pair_offset(t, s, k) +
+                             (size_t)w->hist[(size_t)b * stages + t] * k;
+          for (j = 0; j < k; j++) acc[j] -= row[j];
+        }
+        for (j = 0; j < k; j++)
+          beam_insert(w->top, &m, beam, w->norm[b] - 2.0 * acc[j] + cn[j], b,
+                      (int32_t)j);
+        continue;
+      }
       for (j = 0; j < k; j++) {
         beam_insert(w->top, &m, beam,
                     w->norm[b] - 2.0 * dot8(r, c + j * d, d) + cn[j], b,
@@ -169,6 +205,7 @@ static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
       const float *cj = c + (size_t)cd->code * d;
       float *nr = w->next + (size_t)t * d;
       size_t q;
+      (void)j;
       for (q = 0; q < d; q++) nr[q] = r[q] - cj[q];
       w->next_norm[t] = sq_norm(nr, d);
       if (s) memcpy(w->next_hist + (size_t)t * stages,
@@ -200,22 +237,46 @@ static int encode_beam(int32_t *codes, float *err, const float *cb,
   size_t j;
   int rc = VQ_OK, nt = nthreads;
   long i;
+  float *ip = NULL;
+  size_t pairs = (size_t)stages * (size_t)(stages - 1) / 2;
   if (!cnorm) return VQ_ERR_NOMEM;
   for (j = 0; j < (size_t)stages * k; j++) cnorm[j] = sq_norm(cb + j * d, d);
 #ifdef _OPENMP
   if (nt <= 0) nt = omp_get_max_threads();
+#endif
+  /* codebook inner-product tables when they are small and pay: a cross
+     term costs one addition against d multiply-adds */
+  if (stages > 1 && d >= 8 && pairs * k * k <= ((size_t)1 << 25))
+    ip = vq_malloc_array(pairs * k * k, sizeof *ip);
+  if (ip) {
+    long e;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt)
+#endif
+    for (e = 0; e < (long)(pairs * k); e++) {
+      size_t pr = (size_t)e / k, a = (size_t)e % k, q;
+      int s = 1, t;
+      while ((size_t)s * (size_t)(s + 1) / 2 <= pr) s++;
+      t = (int)(pr - (size_t)s * (size_t)(s - 1) / 2);
+      for (q = 0; q < k; q++)
+        ip[pair_offset(t, s, k) + a * k + q] =
+            (float)dot8(cb + ((size_t)t * k + a) * d,
+                        cb + ((size_t)s * k + q) * d, d);
+    }
+  }
+#ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
 #endif
   {
     beam_work w;
-    int ok = beam_alloc(&w, beam, stages, d) == VQ_OK;
+    int ok = beam_alloc(&w, beam, stages, k, d, ip != NULL) == VQ_OK;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 64)
 #endif
     for (i = 0; i < (long)n; i++)
       if (ok)
         encode_beam_one(&w, codes + (size_t)i * stages, err ? err + i : NULL,
-                        x + (size_t)i * d, cb, cnorm, stages, k, d, beam);
+                        x + (size_t)i * d, cb, cnorm, ip, stages, k, d, beam);
     if (!ok) {
 #ifdef _OPENMP
 #pragma omp atomic write
@@ -227,6 +288,7 @@ static int encode_beam(int32_t *codes, float *err, const float *cb,
   }
   (void)nt;
   free(cnorm);
+  free(ip);
   return rc;
 }
 
