@@ -1,8 +1,10 @@
 """Helpers the benchmark scripts share: the Kodak images as BT.601 luma,
-libvq codebooks read with numpy alone, and the tools' real binaries."""
+libvq codebooks read with numpy alone, the tools' real binaries, and what
+the machine and process run on."""
 import glob
 import json
 import os
+import platform
 import struct
 import sys
 
@@ -48,3 +50,30 @@ def program(build, folder, name):
     if lib not in paths.split(":"):
         os.environ["LD_LIBRARY_PATH"] = lib + (":" + paths if paths else "")
     return real
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (what platform reports when
+    it has none)."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return model
+
+
+def blas_in_use():
+    """BLAS, LAPACK and OpenMP libraries in this process (after importing
+    faiss), from the memory map."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            base = os.path.basename(path)
+            if any(s in base for s in ("blas", "lapack", "gomp", "omp")):
+                libs.add(os.path.realpath(path))
+    return ", ".join(sorted(libs)) or "unknown"

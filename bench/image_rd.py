@@ -256,15 +256,7 @@ def plot(path, results):
 
 
 def machine(codecs):
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = benchutil.cpu_model()
     vers = []
     for c in codecs:
         flag = VERSION_FLAGS.get(c.tools[0])

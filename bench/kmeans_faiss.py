@@ -21,6 +21,7 @@ import time
 import numpy as np
 import faiss
 
+import benchutil
 from benchutil import kodak_luma, read_codebook
 
 ITERS = 20
@@ -290,40 +291,9 @@ def report(km_rows, search_rows, peak, header):
 
 # ---------------------------------------------------------------- main ---
 
-def blas_in_use():
-    """BLAS, LAPACK and OpenMP libraries in this process (after importing
-    faiss), from the memory map."""
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            path = line.split()[-1]
-            base = os.path.basename(path)
-            if any(s in base for s in ("blas", "lapack", "gomp", "omp")):
-                libs.add(os.path.realpath(path))
-    return ", ".join(sorted(libs)) or "unknown"
-
-
 def machine():
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return "%s, %d cores, %s %s" % (model, os.cpu_count(), platform.system(),
-                                    platform.release())
-
-
-def tool(build_dir, folder, name):
-    """The real executable rather than libtool's wrapper script, which
-    would add a shell start-up to every timing."""
-    real = os.path.join(build_dir, folder, ".libs", name)
-    if os.access(real, os.X_OK):
-        libs = os.path.join(build_dir, ".libs")
-        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(
-            p for p in (libs, os.environ.get("LD_LIBRARY_PATH")) if p)
-        return real
-    return os.path.join(build_dir, folder, name)
+    return "%s, %d cores, %s %s" % (benchutil.cpu_model(), os.cpu_count(),
+                                    platform.system(), platform.release())
 
 
 def parse_args():
@@ -349,13 +319,14 @@ def main():
     a = parse_args()
     repeat = 1 if a.quick else max(1, a.repeat)
     scale = 10 if a.quick else 1
-    vqtrain = tool(a.build_dir, "apps", "vqtrain")
-    bench_bin = tool(a.build_dir, "bench", "bench_search")
+    vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
+    bench_bin = benchutil.program(a.build_dir, "bench", "bench_search")
     for p in (vqtrain, bench_bin):
         if not os.access(p, os.X_OK):
             sys.exit("%s is not built: make && make bench/bench_search" % p)
     header = ["Machine: %s." % machine(),
-              "FAISS %s; loaded: %s." % (faiss.__version__, blas_in_use()),
+              "FAISS %s; loaded: %s." % (faiss.__version__,
+                                          benchutil.blas_in_use()),
               "Every timing is the best of %d run(s)." % repeat]
     print("\n".join(header), flush=True)
     peak0 = run_peak(bench_bin)

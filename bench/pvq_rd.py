@@ -40,6 +40,8 @@ import time
 
 import numpy as np
 
+import benchutil
+
 RATES = (1.0, 2.0, 3.0, 4.0)
 NS = (16, 32, 64)
 SOURCES = ("gaussian", "laplacian")
@@ -55,15 +57,7 @@ def run(bench, *args):
 
 
 def machine():
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = benchutil.cpu_model()
     return "Machine: %s, %d CPUs, %s, Python %s, numpy %s." % (
         model, os.cpu_count(), platform.platform(),
         platform.python_version(), np.__version__)

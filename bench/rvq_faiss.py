@@ -287,28 +287,9 @@ def report(rows, header):
 
 # ---------------------------------------------------------------- main ---
 
-def blas_in_use():
-    """BLAS, LAPACK and OpenMP libraries in this process (after importing
-    faiss), from the memory map."""
-    libs = set()
-    with open("/proc/self/maps") as f:
-        for line in f:
-            path = line.split()[-1]
-            base = os.path.basename(path)
-            if any(s in base for s in ("blas", "lapack", "gomp", "omp")):
-                libs.add(os.path.realpath(path))
-    return ", ".join(sorted(libs)) or "unknown"
-
-
 def machine():
-    model = platform.processor() or platform.machine()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     return "Machine: %s, %d cores, %s, Python %s, numpy %s." % (
-        model, os.cpu_count(), platform.platform(),
+        benchutil.cpu_model(), os.cpu_count(), platform.platform(),
         platform.python_version(), np.__version__)
 
 
@@ -373,7 +354,7 @@ def main():
     load0 = os.getloadavg()[0]
     header = [machine(),
               "libvq %s; FAISS %s; loaded: %s." % (
-                  revision(a.build_dir), faiss.__version__, blas_in_use()),
+                  revision(a.build_dir), faiss.__version__, benchutil.blas_in_use()),
               "Threads: %d for both (faiss.omp_set_num_threads, --threads)."
               " Every timing is the best of %d run(s)." % (a.threads,
                                                            repeat),
