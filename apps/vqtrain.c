@@ -286,6 +286,19 @@ static int load_weights(vq_array **w, const char *path, size_t n) {
   return 0;
 }
 
+/* The training vectors: patches of the images, or the .npy. */
+static int load_input(data *dt, const opts *o) {
+  int kind;
+  if (o->use_patches)
+    return load_images(dt, o->inputs, o->ninputs, &o->patch);
+  kind = cli_sniff(o->inputs[0]);
+  if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
+    cli_error(prog, "%s: images need --patch P", o->inputs[0]);
+    return VQ_EXIT_USAGE;
+  }
+  return load_npy(dt, o->inputs[0]);
+}
+
 /* Progress line on stderr; *user is set while a line is open. */
 static int progress(const vq_progress *p, void *user) {
   int *open_line = user;
@@ -313,6 +326,19 @@ static int set_meta(vq_codebook *cb, const char *key, const char *fmt, ...) {
   return vq_codebook_set_meta(cb, key, buf);
 }
 
+/* How image patches were cut, when they were the input. */
+static int patch_meta(vq_codebook *cb, const opts *o) {
+  int rc = 0;
+  if (!o->use_patches) return 0;
+  rc |= set_meta(cb, "patch.size", "%d", o->patch.patch);
+  rc |= set_meta(cb, "patch.stride", "%d",
+                 o->patch.stride ? o->patch.stride : o->patch.patch);
+  rc |= set_meta(cb, "patch.color", "%s",
+                 o->patch.color == VQ_PATCH_RGB ? "rgb" : "luma");
+  rc |= set_meta(cb, "patch.mean_removed", "%d", o->patch.mean_removed);
+  return rc;
+}
+
 static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
                     const vq_kmeans_stats *st) {
   const vq_kmeans_params *p = &o->km;
@@ -334,14 +360,7 @@ static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
   rc |= set_meta(cb, "train.utilization", "%.17g", st->utilization);
   rc |= set_meta(cb, "train.perplexity", "%.17g", st->perplexity);
   rc |= set_meta(cb, "train.iterations", "%d", st->iterations);
-  if (o->use_patches) {
-    rc |= set_meta(cb, "patch.size", "%d", o->patch.patch);
-    rc |= set_meta(cb, "patch.stride", "%d",
-                   o->patch.stride ? o->patch.stride : o->patch.patch);
-    rc |= set_meta(cb, "patch.color", "%s",
-                   o->patch.color == VQ_PATCH_RGB ? "rgb" : "luma");
-    rc |= set_meta(cb, "patch.mean_removed", "%d", o->patch.mean_removed);
-  }
+  rc |= patch_meta(cb, o);
   return rc ? VQ_ERR_NOMEM : VQ_OK;
 }
 
@@ -411,17 +430,7 @@ static int cmd_kmeans(int argc, char **argv) {
     }
     vq_index_destroy(probe);
   }
-  if (o.use_patches) {
-    rc = load_images(&dt, o.inputs, o.ninputs, &o.patch);
-  } else {
-    int kind = cli_sniff(o.inputs[0]);
-    if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
-      cli_error(prog, "%s: images need --patch P", o.inputs[0]);
-      rc = VQ_EXIT_USAGE;
-    } else {
-      rc = load_npy(&dt, o.inputs[0]);
-    }
-  }
+  rc = load_input(&dt, &o);
   if (rc == 0 && o.weights) rc = load_weights(&w, o.weights, dt.n);
   if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL);
   vq_array_destroy(w);
@@ -482,14 +491,7 @@ static int rvq_meta(vq_codebook *cb, const opts *o, const data *dt,
     len += (size_t)snprintf(list + len, sizeof list - len, "%s%.6f",
                             i ? "," : "", st->utilization[i]);
   rc |= vq_codebook_set_meta(cb, "train.utilization_per_stage", list);
-  if (o->use_patches) {
-    rc |= set_meta(cb, "patch.size", "%d", o->patch.patch);
-    rc |= set_meta(cb, "patch.stride", "%d",
-                   o->patch.stride ? o->patch.stride : o->patch.patch);
-    rc |= set_meta(cb, "patch.color", "%s",
-                   o->patch.color == VQ_PATCH_RGB ? "rgb" : "luma");
-    rc |= set_meta(cb, "patch.mean_removed", "%d", o->patch.mean_removed);
-  }
+  rc |= patch_meta(cb, o);
   return rc ? VQ_ERR_NOMEM : VQ_OK;
 }
 
@@ -514,17 +516,7 @@ static int cmd_rvq(int argc, char **argv) {
               "options");
     return VQ_EXIT_USAGE;
   }
-  if (o.use_patches) {
-    rc = load_images(&dt, o.inputs, o.ninputs, &o.patch);
-  } else {
-    int kind = cli_sniff(o.inputs[0]);
-    if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
-      cli_error(prog, "%s: images need --patch P", o.inputs[0]);
-      rc = VQ_EXIT_USAGE;
-    } else {
-      rc = load_npy(&dt, o.inputs[0]);
-    }
-  }
+  rc = load_input(&dt, &o);
   if (rc) goto done;
   rp.stages = o.stages;
   rp.k = o.km.k;

@@ -126,6 +126,26 @@ static uint32_t fenwick_find(const fenwick *f, uint32_t t, uint32_t *lo) {
   return pos;
 }
 
+/* The counts (zeroed) and the table's models, for k symbols. */
+static int table_alloc(uint32_t **c, table_models **m, uint32_t k,
+                       unsigned rate) {
+  *c = vq_calloc_array(k, sizeof **c);
+  *m = malloc(sizeof **m);
+  if (!*c || !*m) {
+    free(*c);
+    free(*m);
+    return VQ_ERR_NOMEM;
+  }
+  table_init(*m, rate);
+  return VQ_OK;
+}
+
+/* Count i enters the window of the last WINDOW counts, and *sum with it. */
+static void slide(uint64_t *window, uint64_t *sum, uint32_t i, uint32_t c) {
+  *sum += c - window[i % WINDOW];
+  window[i % WINDOW] = c;
+}
+
 int vq_count_encode(vq_rc_enc *e, const uint32_t *s, size_t n,
                     const uint64_t *counts, uint32_t k, unsigned rate) {
   uint64_t window[WINDOW] = {0}, sum = 0;
@@ -135,19 +155,11 @@ int vq_count_encode(vq_rc_enc *e, const uint32_t *s, size_t n,
   size_t j;
   int rc;
   if (n > VQ_COUNT_MAX_N) return VQ_ERR_UNSUPPORTED;
-  c = vq_calloc_array(k, sizeof *c);
-  m = malloc(sizeof *m);
-  if (!c || !m) {
-    free(c);
-    free(m);
-    return VQ_ERR_NOMEM;
-  }
-  table_init(m, rate);
+  if (table_alloc(&c, &m, k, rate) < 0) return VQ_ERR_NOMEM;
   for (i = 0; i < k; i++) {
     c[i] = (uint32_t)counts[i];
     put_count(e, m, context(sum), c[i]);
-    sum += c[i] - window[i % WINDOW];
-    window[i % WINDOW] = c[i];
+    slide(window, &sum, i, c[i]);
   }
   free(m);
   if ((rc = fenwick_init(&f, c, k)) == VQ_OK) {
@@ -170,20 +182,12 @@ int vq_count_decode(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
   size_t j;
   int rc;
   if (n > VQ_COUNT_MAX_N) return VQ_ERR_FORMAT;
-  c = vq_calloc_array(k, sizeof *c);
-  m = malloc(sizeof *m);
-  if (!c || !m) {
-    free(c);
-    free(m);
-    return VQ_ERR_NOMEM;
-  }
-  table_init(m, rate);
+  if (table_alloc(&c, &m, k, rate) < 0) return VQ_ERR_NOMEM;
   for (i = 0; i < k && !d->error && d->pos <= d->size; i++) {
     c[i] = get_count(d, m, context(sum));
     seen += c[i];
     if (seen > n) break;
-    sum += c[i] - window[i % WINDOW];
-    window[i % WINDOW] = c[i];
+    slide(window, &sum, i, c[i]);
   }
   free(m);
   if (i < k || seen != n) {

@@ -260,9 +260,8 @@ static const uint8_t pos_class[64] = {
   4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6, 7, 7, 7, 7};
 
 static vq_cdf *mag_model(ic_models *m, const shape_ctx *sc, int b, int j,
-                         int n, int rem) {
+                         int rem) {
   int z = ic_band_start[b] + j, a = sc->left[z] + sc->up[z];
-  (void)n;
   return &m->mag[b][pos_class[z]]
                 [(rem < IC_REM_CLASSES ? rem : IC_REM_CLASSES) - 1]
                 [a < IC_NBR_CLASSES ? a : IC_NBR_CLASSES - 1];
@@ -275,7 +274,7 @@ static float shape_cost(ic_models *m, const shape_ctx *sc, const ic_costs *c,
   int j, rem = k;
   for (j = 0; j < n - 1 && rem > 0; j++) {
     uint32_t a = (uint32_t)abs(y[j]);
-    bits += value_cost(c, mag_model(m, sc, b, j, n, rem), a);
+    bits += value_cost(c, mag_model(m, sc, b, j, rem), a);
     if (a) bits += 1.0f, rem -= (int)a;
   }
   return rem > 0 ? bits + 1.0f : bits;
@@ -286,7 +285,7 @@ static void put_shape(vq_rc_enc *e, ic_models *m, const shape_ctx *sc, int b,
   int j, rem = k;
   for (j = 0; j < n - 1 && rem > 0; j++) {
     uint32_t a = (uint32_t)abs(y[j]);
-    put_value(e, mag_model(m, sc, b, j, n, rem), a);
+    put_value(e, mag_model(m, sc, b, j, rem), a);
     if (a) {
       vq_rc_enc_bits(e, y[j] < 0, 1);
       rem -= (int)a;
@@ -300,7 +299,7 @@ static int get_shape(vq_rc_dec *d, ic_models *m, const shape_ctx *sc, int b,
   int j, rem = k;
   memset(y, 0, (size_t)n * sizeof *y);
   for (j = 0; j < n - 1 && rem > 0; j++) {
-    uint32_t a = get_value(d, mag_model(m, sc, b, j, n, rem));
+    uint32_t a = get_value(d, mag_model(m, sc, b, j, rem));
     if (a > (uint32_t)rem) return -1;
     if (a) {
       y[j] = vq_rc_dec_bits(d, 1) ? -(int32_t)a : (int32_t)a;
