@@ -15,6 +15,7 @@
 #include "vq/rangecoder.h"
 #include "countmodel.h"
 #include "statmodel.h"
+#include "rcmodel.h"
 #include "symmodel.h"
 
 #define HEADER 2
@@ -150,14 +151,14 @@ static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
     if (++col == w) col = 0;
     if (c >= 1) {
       int ctx = (c == 3 ? 2 : 0) + lastl;
-      lastl = vq_rc_dec_bit(d, &m->left[ctx]);
+      lastl = vq_rc_dec_binary(d, &m->left[ctx]);
       if (lastl) {
         s[i] = a;
         continue;
       }
     }
     if (c == 2) {
-      lastu = vq_rc_dec_bit(d, &m->up[lastu]);
+      lastu = vq_rc_dec_binary(d, &m->up[lastu]);
       if (lastu) {
         s[i] = b;
         continue;

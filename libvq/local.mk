@@ -27,6 +27,7 @@ libvqcore_la_SOURCES = \
   libvq/rangecoder.c \
   libvq/symmodel.c \
   libvq/symmodel.h \
+  libvq/rcmodel.h \
   libvq/statmodel.c \
   libvq/statmodel.h \
   libvq/countmodel.c \

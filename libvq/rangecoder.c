@@ -11,17 +11,23 @@
 #include <string.h>
 #include "vq/common.h"
 #include "vq/rangecoder.h"
+#include "rcmodel.h"
 
 #define TOP (1u << 24)
 #define MIN_PROB VQ_CDF_MIN_PROB
 
-static uint32_t cum(const uint16_t *cdf, unsigned n, unsigned s) {
-  return vq_cdf_cum(cdf, n, s);
-}
-
-static unsigned rate_of(unsigned rate0, unsigned count) {
-  return rate0 + (count > 15) + (count > 31);
-}
+/* up[s][i] is all ones when entry i + 1 rises after symbol s. */
+const uint16_t vq_cdf_up_mask[VQ_CDF_MAX_SYMBOLS][VQ_CDF_MAX_SYMBOLS] = {
+#define R(s) { (s) <= 0 ? 0xFFFF : 0, (s) <= 1 ? 0xFFFF : 0, \
+  (s) <= 2 ? 0xFFFF : 0, (s) <= 3 ? 0xFFFF : 0, (s) <= 4 ? 0xFFFF : 0, \
+  (s) <= 5 ? 0xFFFF : 0, (s) <= 6 ? 0xFFFF : 0, (s) <= 7 ? 0xFFFF : 0, \
+  (s) <= 8 ? 0xFFFF : 0, (s) <= 9 ? 0xFFFF : 0, (s) <= 10 ? 0xFFFF : 0, \
+  (s) <= 11 ? 0xFFFF : 0, (s) <= 12 ? 0xFFFF : 0, (s) <= 13 ? 0xFFFF : 0, \
+  (s) <= 14 ? 0xFFFF : 0, (s) <= 15 ? 0xFFFF : 0 }
+  R(0), R(1), R(2), R(3), R(4), R(5), R(6), R(7),
+  R(8), R(9), R(10), R(11), R(12), R(13), R(14), R(15)
+#undef R
+};
 
 void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0) {
   unsigned i;
@@ -34,66 +40,10 @@ void vq_cdf_init(vq_cdf *m, unsigned n, unsigned rate0) {
   for (; i <= VQ_CDF_MAX_SYMBOLS; i++) m->cdf[i] = VQ_CDF_ONE;
 }
 
-/* up[s][i] is all ones when entry i + 1 rises after symbol s. */
-static const uint16_t up_mask[VQ_CDF_MAX_SYMBOLS][VQ_CDF_MAX_SYMBOLS] = {
-#define R(s) { (s) <= 0 ? 0xFFFF : 0, (s) <= 1 ? 0xFFFF : 0, \
-  (s) <= 2 ? 0xFFFF : 0, (s) <= 3 ? 0xFFFF : 0, (s) <= 4 ? 0xFFFF : 0, \
-  (s) <= 5 ? 0xFFFF : 0, (s) <= 6 ? 0xFFFF : 0, (s) <= 7 ? 0xFFFF : 0, \
-  (s) <= 8 ? 0xFFFF : 0, (s) <= 9 ? 0xFFFF : 0, (s) <= 10 ? 0xFFFF : 0, \
-  (s) <= 11 ? 0xFFFF : 0, (s) <= 12 ? 0xFFFF : 0, (s) <= 13 ? 0xFFFF : 0, \
-  (s) <= 14 ? 0xFFFF : 0, (s) <= 15 ? 0xFFFF : 0 }
-  R(0), R(1), R(2), R(3), R(4), R(5), R(6), R(7),
-  R(8), R(9), R(10), R(11), R(12), R(13), R(14), R(15)
-#undef R
-};
-
-/* Entries 0 and n..16 are fixed points of the update (0 and 2^15), so
- * the update runs over entries 1..16 whatever n is: 16 lanes of 16 bits
- * with one shift count. GCC and Clang get it as two 8-lane vectors
- * through their vector extension (plain C operators, no intrinsics); other
- * compilers take the loop. Both give the same bits. */
-#if defined(__GNUC__)
-typedef uint16_t vq_u16x8 __attribute__((vector_size(16)));
-
-static inline void cdf_adapt(vq_cdf *m, unsigned s) {
-  unsigned r = rate_of(m->rate0, m->count), h;
-  const vq_u16x8 one = {32768, 32768, 32768, 32768, 32768, 32768, 32768,
-                        32768};
-  for (h = 0; h < 2; h++) {
-    vq_u16x8 v, up;
-    memcpy(&v, m->cdf + 1 + 8 * h, sizeof v);
-    memcpy(&up, up_mask[s] + 8 * h, sizeof up);
-    v = v + (((one - v) >> r) & up) - ((v >> r) & ~up);
-    memcpy(m->cdf + 1 + 8 * h, &v, sizeof v);
-  }
-  if (m->count < 32) m->count++;
-}
-#else
-static inline void cdf_adapt(vq_cdf *m, unsigned s) {
-  unsigned r = rate_of(m->rate0, m->count), i;
-  const uint16_t *up = up_mask[s];
-  uint16_t *c = m->cdf + 1;
-  for (i = 0; i < VQ_CDF_MAX_SYMBOLS; i++) {
-    uint16_t v = c[i], rise = (uint16_t)(VQ_CDF_ONE - v);
-    rise = (uint16_t)(rise >> r);
-    c[i] = (uint16_t)(v + (rise & up[i]) -
-                      ((uint16_t)(v >> r) & (uint16_t)~up[i]));
-  }
-  if (m->count < 32) m->count++;
-}
-#endif
-
 void vq_bit_model_init(vq_bit_model *m, unsigned rate0) {
   m->p0 = VQ_CDF_ONE / 2;
   m->rate0 = (uint8_t)(rate0 < 1 ? 1 : rate0 > 10 ? 10 : rate0);
   m->count = 0;
-}
-
-static void bit_adapt(vq_bit_model *m, int bit) {
-  unsigned r = rate_of(m->rate0, m->count);
-  if (bit) m->p0 = (uint16_t)(m->p0 - (m->p0 >> r));
-  else m->p0 = (uint16_t)(m->p0 + ((VQ_CDF_ONE - m->p0) >> r));
-  if (m->count < 32) m->count++;
 }
 
 /* ---- encoder ----------------------------------------------------------- */
@@ -167,23 +117,19 @@ static void encode(vq_rc_enc *e, uint32_t lo, uint32_t hi) {
 
 void vq_rc_enc_static(vq_rc_enc *e, unsigned s, const uint16_t *cdf,
                       unsigned n) {
-  encode(e, cum(cdf, n, s), cum(cdf, n, s + 1));
+  encode(e, vq_cdf_cum(cdf, n, s), vq_cdf_cum(cdf, n, s + 1));
 }
 
 void vq_rc_enc_symbol(vq_rc_enc *e, unsigned s, vq_cdf *m) {
-  encode(e, cum(m->cdf, m->n, s), cum(m->cdf, m->n, s + 1));
-  cdf_adapt(m, s);
-}
-
-static uint32_t bit_split(const vq_bit_model *m) {
-  return ((m->p0 * (VQ_CDF_ONE - 2 * MIN_PROB)) >> VQ_CDF_BITS) + MIN_PROB;
+  encode(e, vq_cdf_cum(m->cdf, m->n, s), vq_cdf_cum(m->cdf, m->n, s + 1));
+  vq_cdf_adapt(m, s);
 }
 
 void vq_rc_enc_bit(vq_rc_enc *e, int bit, vq_bit_model *m) {
-  uint32_t split = bit_split(m);
+  uint32_t split = vq_bit_split(m);
   if (bit) encode(e, split, VQ_CDF_ONE);
   else encode(e, 0, split);
-  bit_adapt(m, bit != 0);
+  vq_bit_adapt(m, bit != 0);
 }
 
 /* v in [0, n), 1 <= n <= 2^16, through a division of the range. */
@@ -240,50 +186,16 @@ void vq_rc_dec_init(vq_rc_dec *d, const uint8_t *buf, size_t size) {
   if (d->code >= d->range) d->error = 1;
 }
 
-/* The symbol whose scaled interval holds code, for a CDF of n + 1
- * entries. */
-static inline unsigned dec_cdf(vq_rc_dec *d, const uint16_t *cdf,
-                               unsigned n) {
-  uint32_t r = d->range >> VQ_CDF_BITS, t = d->code / r, lo, hi;
-  uint16_t scale2 = (uint16_t)(2 * (VQ_CDF_ONE - n * MIN_PROB)), t16;
-  unsigned s = 0, j;
-  /* s counts the boundaries at or below the target, without a branch on
-   * the data: r * cum(j) <= code exactly when cum(j) <= code / r. All 16
-   * boundaries are counted (those from n on are 2^15 or more, above any
-   * target once it is capped below 2^15), a fixed count of 16-bit lanes
-   * that compilers vectorise; (c * 2 scale) >> 16 is cum()'s
-   * (c * scale) >> 15. */
-  if (t > VQ_CDF_ONE - 1) t = VQ_CDF_ONE - 1;
-  t16 = (uint16_t)t;
-  for (j = 0; j < VQ_CDF_MAX_SYMBOLS; j++) {
-    uint16_t c = cdf[j + 1];
-    uint16_t b = (uint16_t)(((uint32_t)c * scale2) >> 16);
-    b = (uint16_t)(b + MIN_PROB * (j + 1));
-    s += b <= t16;
-  }
-  lo = cum(cdf, n, s);
-  hi = s + 1 < n ? cum(cdf, n, s + 1) : VQ_CDF_ONE;
-  vq_rc_dec_freq(d, lo, hi - lo, VQ_CDF_BITS);
-  return s;
-}
-
 unsigned vq_rc_dec_static(vq_rc_dec *d, const uint16_t *cdf, unsigned n) {
-  return dec_cdf(d, cdf, n);
+  return vq_rc_dec_cdf(d, cdf, n);
 }
 
 unsigned vq_rc_dec_symbol(vq_rc_dec *d, vq_cdf *m) {
-  unsigned s = dec_cdf(d, m->cdf, m->n);
-  cdf_adapt(m, s);
-  return s;
+  return vq_rc_dec_adaptive(d, m);
 }
 
 int vq_rc_dec_bit(vq_rc_dec *d, vq_bit_model *m) {
-  uint32_t r = d->range >> VQ_CDF_BITS, split = bit_split(m);
-  int bit = d->code >= r * split;
-  if (bit) vq_rc_dec_freq(d, split, VQ_CDF_ONE - split, VQ_CDF_BITS);
-  else vq_rc_dec_freq(d, 0, split, VQ_CDF_BITS);
-  bit_adapt(m, bit);
-  return bit;
+  return vq_rc_dec_binary(d, m);
 }
 
 static uint32_t dec_small_uint(vq_rc_dec *d, uint32_t n) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "vq/common.h"
 #include "internal.h"
+#include "rcmodel.h"
 #include "symmodel.h"
 
 int vq_sym_model_init(vq_sym_model *m, uint32_t alphabet, unsigned rate0) {
@@ -58,7 +59,7 @@ uint32_t vq_sym_decode(vq_rc_dec *d, vq_sym_model *m) {
   uint32_t prefix = 0;
   unsigned l;
   for (l = 0; l < m->digits; l++) {
-    unsigned digit = vq_rc_dec_symbol(d, &m->nodes[m->level_base[l] + prefix]);
+    unsigned digit = vq_rc_dec_adaptive(d, &m->nodes[m->level_base[l] + prefix]);
     prefix = l == 0 ? digit : prefix << 4 | digit;
   }
   if (prefix >= m->alphabet) {
