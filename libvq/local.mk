@@ -3,7 +3,8 @@
 # installed libvq exports only the VQ_EXPORT symbols.
 noinst_LTLIBRARIES += libvqcore.la
 libvqcore_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/libvq -DVQ_BUILDING_LIBRARY
-libvqcore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(PNG_CFLAGS) \
+libvqcore_la_CFLAGS = $(AM_CFLAGS) $(FP_CFLAGS) -fvisibility=hidden \
+  $(PNG_CFLAGS) \
   $(JPEG_CFLAGS) $(OPENBLAS_CFLAGS) $(FFTW_CFLAGS) $(SNDFILE_CFLAGS) \
   $(ZLIB_CFLAGS)
 libvqcore_la_SOURCES = \
@@ -38,6 +39,7 @@ libvqcore_la_SOURCES = \
   libvq/container.c \
   libvq/tokenfile.c \
   libvq/pvq.c \
+  libvq/pvqsearch.c \
   libvq/pvqfile.c \
   libvq/pvq_rc.h \
   libvq/dsp/dist.c \
