@@ -2,13 +2,22 @@
  * normalised correlation <x, y> / |y|.
  *
  * Signs follow x, so the search works on magnitudes, scaled so that they
- * sum to k: p_i = |x_i| k / sum |x|. For k > n / 2 a projection places
- * most pulses at once, floor(p_i (k - 1) / k); the rest are added one at
- * a time where that raises the correlation most: the largest
- * (xy + p_i)^2 / (yy + 2 m_i + 1), with xy = sum p_i m_i and
- * yy = sum m_i^2, compared by cross-multiplication (no division). With
- * VQ_PVQ_REFINE, small problems are solved exactly by enumeration and
- * larger ones refined by moving single pulses.
+ * sum to k: p_i = |x_i| k / sum |x|. At the best codeword no single
+ * pulse moved between two coordinates raises the correlation, which to
+ * first order means m_i = floor(g p_i + c) for one gain g and one offset
+ * c, with g = yy / xy (xy = sum p_i m_i, yy = sum m_i^2). So the search
+ * is a projection made self-consistent: with g = 1, counting passes find
+ * the c that places k pulses (to within two, the rest placed or taken
+ * back by their rounding remainders); g is re-estimated from the result
+ * and the projection done again; then single pulses are moved while that
+ * raises the correlation: from where (xy - p_i)^2 / (yy - 2 m_i + 1) is
+ * largest to where (xy + p_i)^2 / (yy + 2 m_i + 1) is, compared by
+ * cross-multiplication (no division). This places pulses as well as the
+ * pulse-at-a-time greedy search (as CELT does it, after a projection for
+ * large k) or better, in a fixed handful of passes over the vector
+ * instead of one pass per pulse. With VQ_PVQ_REFINE, small problems are
+ * solved exactly by enumeration and larger ones refined by moving single
+ * pulses between any two coordinates.
  *
  * The passes run four lanes at a time (GCC/Clang vector extensions, plain
  * C otherwise), every lane and every reduction in a fixed order, so the
@@ -25,6 +34,12 @@
 #define STACK_N 1024
 /* VQ_PVQ_REFINE: exact enumeration up to this many magnitude vectors. */
 #define EXACT_MAX 32768.0
+/* Rounds of the self-consistent projection, counting passes per round,
+ * the miss left to the one-pulse steps, and the pulse moves after. */
+#define ROUNDS 2
+#define OFFSET_PASSES 6
+#define CLOSE_ENOUGH 2.0f
+#define SWAPS 8
 
 #if defined(__GNUC__)
 typedef float v4f __attribute__((vector_size(16)));
@@ -51,6 +66,18 @@ static inline v4i v4i_select(v4i mask, v4i a, v4i b) {
   return (mask & a) | (~mask & b);
 }
 #endif
+
+/* log2 x for x > 0 to about 1e-4, from plain arithmetic on the exponent
+ * and mantissa (a libm logf may differ between systems in its last bit,
+ * and the search must not). Only steers the counting passes. */
+static float approx_log2(float x) {
+  int e;
+  float m = frexpf(x, &e), t = (m - 0.70710678f) / (m + 0.70710678f);
+  float t2 = t * t;
+  /* log2(m) = log2(sqrt(1/2)) + 2 atanh(t) / ln 2 */
+  return (float)e - 0.5f +
+         2.8853901f * t * (1.0f + t2 * (0.33333333f + t2 * 0.2f));
+}
 
 static inline float lane_sum(const float *acc) {
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -96,15 +123,16 @@ static void scale(float *p, uint32_t n, float r) {
   for (; i < n; i++) p[i] *= r;
 }
 
-/* m_i = floor(g p_i), with their sum, xy and yy. */
-static float project(float *m, const float *p, uint32_t n, float g,
+/* m_i = floor(max(g p_i + c, 0)), with their sum, xy and yy. */
+static float project(float *m, const float *p, uint32_t n, float g, float c,
                      float *xy, float *yy) {
   float acc[4] = {0}, axy[4] = {0}, ayy[4] = {0};
   uint32_t i = 0;
 #if defined(__GNUC__)
   v4f s = V4(0.0f), sxy = V4(0.0f), syy = V4(0.0f);
   for (; i + 4 <= n; i += 4) {
-    v4f pv = v4_load(p + i), mv = v4_floor(pv * V4(g));
+    v4f pv = v4_load(p + i), t = pv * V4(g) + V4(c), mv;
+    mv = v4_floor(v4_select(t > V4(0.0f), t, V4(0.0f)));
     v4_store(m + i, mv);
     s += mv;
     sxy += pv * mv;
@@ -113,17 +141,73 @@ static float project(float *m, const float *p, uint32_t n, float g,
   v4_store(acc, s), v4_store(axy, sxy), v4_store(ayy, syy);
 #endif
   for (; i < n; i++) {
-    float mi = floorf(p[i] * g), t;
+    float t = p[i] * g + c, mi = t > 0.0f ? floorf(t) : 0.0f, u;
     m[i] = mi;
     acc[i & 3] += mi;
-    t = p[i] * mi;
-    axy[i & 3] += t;
-    t = mi * mi;
-    ayy[i & 3] += t;
+    u = p[i] * mi;
+    axy[i & 3] += u;
+    u = mi * mi;
+    ayy[i & 3] += u;
   }
   *xy = lane_sum(axy);
   *yy = lane_sum(ayy);
   return lane_sum(acc);
+}
+
+/* sum floor(max(g p_i + c, 0)): the pulses project() would place. The
+ * terms are integers, so the sum is exact whatever the order. */
+static float count(const float *p, uint32_t n, float g, float c) {
+  float acc[4] = {0};
+  uint32_t i = 0;
+#if defined(__GNUC__)
+  v4f s = V4(0.0f);
+  for (; i + 4 <= n; i += 4) {
+    v4f t = v4_load(p + i) * V4(g) + V4(c);
+    s += v4_floor(v4_select(t > V4(0.0f), t, V4(0.0f)));
+  }
+  v4_store(acc, s);
+#endif
+  for (; i < n; i++) {
+    float t = p[i] * g + c;
+    acc[i & 3] += t > 0.0f ? floorf(t) : 0.0f;
+  }
+  return lane_sum(acc);
+}
+
+/* The coordinate of largest (sign 1) or smallest (sign -1, only where
+ * m_i > 0) rounding remainder g p_i + c - m_i, the lowest on a tie: where
+ * the rounding most nearly gave one pulse more, or least deserved the
+ * last one. */
+static uint32_t remainder_pick(const float *p, const float *m, uint32_t n,
+                               float g, float c, float sign) {
+  float bv[4], low = sign > 0 ? -1.0f : 0.5f;
+  int32_t bi[4] = {-1, -1, -1, -1};
+  uint32_t i = 0, l, b = 4;
+#if defined(__GNUC__)
+  v4f vb = V4(-HUGE_VALF);
+  v4i vi = {-1, -1, -1, -1}, idx = {0, 1, 2, 3};
+  for (; i + 4 <= n; i += 4) {
+    v4f mv = v4_load(m + i);
+    v4f r = V4(sign) * (v4_load(p + i) * V4(g) + V4(c) - mv);
+    v4i take = (r > vb) & (mv > V4(low));
+    vb = v4_select(take, r, vb);
+    vi = v4i_select(take, idx, vi);
+    idx += 4;
+  }
+  v4_store(bv, vb);
+  memcpy(bi, &vi, sizeof bi);
+#else
+  for (l = 0; l < 4; l++) bv[l] = -HUGE_VALF;
+#endif
+  for (; i < n; i++) {
+    float r = sign * (p[i] * g + c - m[i]);
+    if (m[i] > low && r > bv[i & 3]) bv[i & 3] = r, bi[i & 3] = (int32_t)i;
+  }
+  for (l = 0; l < 4; l++)
+    if (bi[l] >= 0 && (b == 4 || bv[l] > bv[b] ||
+                       (bv[l] == bv[b] && bi[l] < bi[b])))
+      b = l;
+  return b == 4 ? UINT32_MAX : (uint32_t)bi[b];
 }
 
 /* The best of the lanes' candidates (num / den largest, the lowest index
@@ -202,6 +286,48 @@ static uint32_t pick(const float *p, const float *m, uint32_t n, float xy,
   return pick_lanes(bn, bd, bi);
 }
 
+/* pick(.., 1) and pick(.., -1) in one pass: *add where a pulse more
+ * gains most, *del where a pulse less costs least. */
+static void pick_both(const float *p, const float *m, uint32_t n, float xy,
+                      float yy, uint32_t *add, uint32_t *del) {
+  float an[4] = {-1.0f, -1.0f, -1.0f, -1.0f}, ad[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+  float dn[4] = {-1.0f, -1.0f, -1.0f, -1.0f}, dd[4] = {1.0f, 1.0f, 1.0f, 1.0f};
+  int32_t ai[4] = {-1, -1, -1, -1}, di[4] = {-1, -1, -1, -1};
+  uint32_t i = 0;
+#if defined(__GNUC__)
+  v4f van = V4(-1.0f), vad = V4(1.0f), vdn = van, vdd = vad;
+  v4i vai = {-1, -1, -1, -1}, vdi = vai, idx = {0, 1, 2, 3};
+  const v4f vxy = V4(xy), vyy = V4(yy + 1.0f), two = V4(2.0f);
+  for (; i + 4 <= n; i += 4) {
+    v4f mv = v4_load(m + i), pv = v4_load(p + i);
+    v4f t = vxy + pv, u = vxy - pv;
+    v4f num = t * t, den = vyy + two * mv, unum = u * u, uden = vyy - two * mv;
+    v4i take = num * vad > van * den;
+    v4i utake = (unum * vdd > vdn * uden) & (mv > V4(0.5f));
+    van = v4_select(take, num, van);
+    vad = v4_select(take, den, vad);
+    vai = v4i_select(take, idx, vai);
+    vdn = v4_select(utake, unum, vdn);
+    vdd = v4_select(utake, uden, vdd);
+    vdi = v4i_select(utake, idx, vdi);
+    idx += 4;
+  }
+  v4_store(an, van), v4_store(ad, vad), v4_store(dn, vdn), v4_store(dd, vdd);
+  memcpy(ai, &vai, sizeof ai);
+  memcpy(di, &vdi, sizeof di);
+#endif
+  for (; i < n; i++) {
+    uint32_t l = i & 3;
+    float t = xy + p[i], num = t * t, den = yy + 1.0f + 2.0f * m[i];
+    float u = xy - p[i], unum = u * u, uden = yy + 1.0f - 2.0f * m[i];
+    if (num * ad[l] > an[l] * den) an[l] = num, ad[l] = den, ai[l] = (int32_t)i;
+    if (m[i] > 0.5f && unum * dd[l] > dn[l] * uden)
+      dn[l] = unum, dd[l] = uden, di[l] = (int32_t)i;
+  }
+  *add = pick_lanes(an, ad, ai);
+  *del = pick_lanes(dn, dd, di);
+}
+
 /* Moves single pulses from one coordinate to another while that raises
  * xy / sqrt(yy), xy from the magnitudes |x_i|. At most k passes, each
  * O(n^2). */
@@ -267,31 +393,89 @@ static double compositions(uint32_t n, uint32_t k) {
   return c;
 }
 
-/* One pulse more (sign 1) or less (-1) where pick() says. */
-static void step(float *m, const float *p, uint32_t n, float *xy, float *yy,
-                 float sign) {
-  uint32_t b = pick(p, m, n, *xy, *yy, sign);
-  if (b == UINT32_MAX) /* not reached with finite p; stay in bounds */
-    for (b = 0; b + 1 < n && sign < 0 && m[b] < 0.5f; b++) continue;
-  *xy += sign * p[b];
-  *yy += 2.0f * sign * m[b] + 1.0f;
-  m[b] += sign;
+/* The offset c that makes project(g, c) place k pulses, to within
+ * CLOSE_ENOUGH: counting passes, c interpolated in a bracket once both
+ * sides are known (with c >= 0 every coordinate gains a pulse per unit
+ * of c, so n per unit is the first guess). Returns c; *placed is the
+ * count at c. */
+static float offset_for(const float *p, uint32_t n, float g, float fk,
+                        float c, float *placed) {
+  float cnt = *placed, lo = 0.0f, clo = 0.0f, hi = 0.0f, chi = 0.0f;
+  float best = c, bcnt = cnt, stride = 0.25f;
+  int has_lo = 0, has_hi = 0;
+  uint32_t pass;
+  for (pass = 0; pass < OFFSET_PASSES; pass++) {
+    if (cnt <= fk) lo = c, clo = cnt, has_lo = 1;
+    else hi = c, chi = cnt, has_hi = 1;
+    if (has_lo && has_hi) {
+      /* counts far apart (few pulses against many: a steep tail of the
+       * magnitudes) are interpolated in the logarithm of the count */
+      if (chi + 1.0f > 4.0f * (clo + 1.0f))
+        c = lo + (hi - lo) * approx_log2((fk + 1.0f) / (clo + 1.0f)) /
+                     approx_log2((chi + 1.0f) / (clo + 1.0f));
+      else
+        c = lo + (hi - lo) * (fk - clo) / (chi - clo);
+      if (!(c > lo && c < hi)) c = 0.5f * (lo + hi);
+    } else if (has_lo) {
+      /* with k <= n, c = 1 gives every coordinate one pulse more than
+       * c = 0 does: enough */
+      c = fk <= (float)n && c < 1.0f ? 1.0f : c + stride;
+      stride *= 2.0f;
+    } else {
+      c -= stride;
+      stride *= 2.0f;
+    }
+    cnt = count(p, n, g, c);
+    if (fabsf(cnt - fk) < fabsf(bcnt - fk)) best = c, bcnt = cnt;
+    if (fabsf(bcnt - fk) <= CLOSE_ENOUGH) break;
+  }
+  *placed = bcnt;
+  return best;
+}
+
+/* One pulse moved from where removing it costs least to where adding
+ * one gains most, when that raises xy / sqrt(yy). Returns 0 when no move
+ * does. */
+static int swap_step(float *m, const float *p, uint32_t n, double *xy,
+                     double *yy) {
+  uint32_t i, j;
+  double nxy, nyy;
+  pick_both(p, m, n, (float)*xy, (float)*yy, &i, &j);
+  if (i == UINT32_MAX || j == UINT32_MAX || i == j) return 0;
+  nxy = *xy + p[i] - p[j];
+  nyy = *yy + 2.0 * (m[i] - m[j]) + 2.0;
+  if (!(nxy > 0 && nxy * nxy * *yy > *xy * *xy * nyy)) return 0;
+  m[i] += 1.0f, m[j] -= 1.0f;
+  *xy = nxy, *yy = nyy;
+  return 1;
 }
 
 /* Places k pulses on the magnitudes p (summing to k) in m. */
 static void place(float *m, const float *p, const float *x, uint32_t n,
                   uint32_t k, unsigned flags) {
-  float xy = 0.0f, yy = 0.0f, placed = 0.0f, fk = (float)k;
-  /* Projection for many pulses: floor(p_i (k - 1) / k), which leaves at
-   * least one pulse to the greedy steps (placing more at once, by a
-   * larger gain, lowers the correlation measurably). */
-  if (k > n / 2) placed = project(m, p, n, (fk - 1.0f) / fk, &xy, &yy);
-  else memset(m, 0, n * sizeof *m);
-  for (; placed < fk; placed += 1.0f) step(m, p, n, &xy, &yy, 1.0f);
-  for (; placed > fk; placed -= 1.0f) step(m, p, n, &xy, &yy, -1.0f);
+  float fk = (float)k, g = 1.0f, fxy, fyy;
+  double xy = 0.0, yy = 0.0;
+  uint32_t round, i;
+  for (round = 0; round < ROUNDS; round++) {
+    float c = 0.5f, placed = count(p, n, g, c);
+    if (fabsf(placed - fk) > CLOSE_ENOUGH)
+      c = offset_for(p, n, g, fk, c, &placed);
+    placed = project(m, p, n, g, c, &fxy, &fyy);
+    xy = fxy, yy = fyy;
+    for (; placed != fk; placed += placed < fk ? 1.0f : -1.0f) {
+      float sign = placed < fk ? 1.0f : -1.0f;
+      i = remainder_pick(p, m, n, g, c, sign);
+      if (i == UINT32_MAX) i = 0; /* not reached with finite p */
+      xy += sign * p[i];
+      yy += sign * 2.0 * m[i] + 1.0;
+      m[i] += sign;
+    }
+    if (!(xy > 0.0)) break;
+    g = (float)(yy / xy); /* the gain of the codeword found */
+  }
+  for (i = 0; i < SWAPS && swap_step(m, p, n, &xy, &yy); i++) continue;
   if ((flags & VQ_PVQ_REFINE) && k > 1) {
     double dxy = 0.0, dyy = 0.0;
-    uint32_t i;
     for (i = 0; i < n; i++) {
       dxy += fabs((double)x[i]) * m[i];
       dyy += (double)m[i] * m[i];
@@ -299,9 +483,10 @@ static void place(float *m, const float *p, const float *x, uint32_t n,
     if (compositions(n, k) <= EXACT_MAX) {
       /* k >= 2 here, and C(n + 1, 2) <= EXACT_MAX means n < 256 */
       float cur[256];
-      exact_state s;
-      s.x = x, s.n = n, s.cur = cur, s.best = m, s.bxy = dxy, s.byy = dyy;
-      exact_walk(&s, 0, k, 0.0, 0.0);
+      exact_state st;
+      st.x = x, st.n = n, st.cur = cur, st.best = m, st.bxy = dxy;
+      st.byy = dyy;
+      exact_walk(&st, 0, k, 0.0, 0.0);
     } else {
       refine(m, x, n, k, &dxy, &dyy);
     }

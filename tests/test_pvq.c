@@ -156,7 +156,7 @@ static double corr_of(const int32_t *y, const float *x, uint32_t n) {
   return yy > 0 && xx > 0 ? xy / sqrt(xx * yy) : 0.0;
 }
 
-/* Greedy (and refined) search against the best of all codewords. */
+/* The search, plain and refined, against the best of all codewords. */
 static void test_search(vq_rng *r) {
   uint32_t n, k, i, t, runs = 0, opt[2] = {0, 0};
   double worst[2] = {0.0, 0.0};
@@ -194,10 +194,12 @@ static void test_search(vq_rng *r) {
           "worst loss %.3f%% greedy, %.3f%% refined\n", runs,
           100.0 * opt[0] / runs, 100.0 * opt[1] / runs, 100.0 * worst[0],
           100.0 * worst[1]);
-  CHECK(opt[1] >= opt[0]);
-  CHECK(worst[1] <= worst[0] + 1e-12);
-  CHECK(opt[1] >= runs * 0.9);
-  CHECK(worst[1] < 0.05);
+  /* every case here is small enough for the exact pass: the refined
+   * search is the optimum; the plain one nearly always */
+  CHECK_EQ_INT(opt[1], runs);
+  CHECK(worst[1] < 1e-12);
+  CHECK(opt[0] >= runs * 0.97);
+  CHECK(worst[0] < 0.05);
 }
 
 /* A codeword searched for itself comes back: decode(encode(x)) is a

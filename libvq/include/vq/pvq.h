@@ -43,16 +43,21 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvq_vector(int32_t *y, uint64_t index,
 
 /* Search flags. */
 enum {
-  VQ_PVQ_REFINE = 1   /* after the greedy search, move single pulses
-                         while the correlation grows (small n k) */
+  VQ_PVQ_REFINE = 1   /* after the search, solve exactly by enumeration
+                         when there are at most 32768 ways to spread the
+                         pulse magnitudes, else move single pulses between
+                         any two coordinates while the correlation grows
+                         (O(n^2) a move: for small n k) */
 };
 
 /* The codeword y (n entries, k pulses) of greatest normalised correlation
- * <x, y> / |y| with x: a projection onto the pyramid, then pulses added
- * one at a time where they raise the correlation most. *corr (may be
- * NULL) receives <x, y> / (|x| |y|), 1 for x = 0 (y then has its pulses on
- * the first coordinate). Errors: VQ_ERR_INVALID_ARG, VQ_ERR_NONFINITE for
- * NaN or infinite x. */
+ * <x, y> / |y| with x: a projection onto the pyramid with its gain made
+ * consistent with the codeword it gives, then single pulses moved where
+ * that raises the correlation (no allocation up to n = 1024, a fixed
+ * handful of passes over x). *corr (may be NULL) receives
+ * <x, y> / (|x| |y|), 1 for x = 0 (y then has its pulses on the first
+ * coordinate). Results are the same on every platform. Errors:
+ * VQ_ERR_INVALID_ARG, VQ_ERR_NONFINITE for NaN or infinite x. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pvq_search(int32_t *y, double *corr,
                                                   const float *x,
                                                   uint32_t n, uint32_t k,
