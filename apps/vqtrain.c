@@ -31,7 +31,11 @@ static void usage(FILE *f) {
 "  --refine N              rvq: rounds of joint least-squares refinement\n"
 "                          of all stages, each kept if it lowers the\n"
 "                          error (default 0)\n"
-"  --init kmeans++|random  initialisation (default kmeans++)\n"
+"  --init kmeans++|random  initialisation (default kmeans++; rvq: of the\n"
+"                          first stage)\n"
+"  --init-residual kmeans++|random\n"
+"                          rvq: initialisation of the later stages\n"
+"                          (default random)\n"
 "  --nredo R               restarts, keeping the lowest MSE (default 1)\n"
 "  --tol X                 stop when the relative MSE gain is below X\n"
 "  --seed S                random seed (default 1234)\n"
@@ -58,6 +62,7 @@ static void usage(FILE *f) {
 typedef struct opts {
   vq_kmeans_params km;
   int stages, beam, refine;
+  vq_kmeans_init init_residual; /* rvq: seeding of stages after the first */
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
   const char *out, *weights;
@@ -69,7 +74,7 @@ enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
-  OPT_REFINE
+  OPT_REFINE, OPT_INITRES
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +97,7 @@ static const struct option long_opts[] = {
   {"stages", required_argument, 0, OPT_STAGES},
   {"beam", required_argument, 0, OPT_BEAM},
   {"refine", required_argument, 0, OPT_REFINE},
+  {"init-residual", required_argument, 0, OPT_INITRES},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -121,13 +127,17 @@ static int parse_one(opts *o, int c, const char *arg) {
       return cli_parse_int(prog, "--iters", arg, 0, 1000000, &o->km.iters)
                  ? 1 : -1;
     case OPT_INIT:
-      if (!strcmp(arg, "kmeans++")) o->km.init = VQ_INIT_KMEANSPP;
-      else if (!strcmp(arg, "random")) o->km.init = VQ_INIT_RANDOM;
+    case OPT_INITRES: {
+      vq_kmeans_init *to = c == OPT_INIT ? &o->km.init : &o->init_residual;
+      if (!strcmp(arg, "kmeans++")) *to = VQ_INIT_KMEANSPP;
+      else if (!strcmp(arg, "random")) *to = VQ_INIT_RANDOM;
       else {
-        cli_error(prog, "--init: expected kmeans++ or random, got '%s'", arg);
+        cli_error(prog, "%s: expected kmeans++ or random, got '%s'",
+                  c == OPT_INIT ? "--init" : "--init-residual", arg);
         return 1;
       }
       return -1;
+    }
     case OPT_NREDO:
       return cli_parse_int(prog, "--nredo", arg, 1, 1000, &o->km.nredo)
                  ? 1 : -1;
@@ -480,6 +490,9 @@ static int rvq_meta(vq_codebook *cb, const opts *o, const data *dt,
   rc |= set_meta(cb, "rvq.iters", "%d", o->km.iters);
   rc |= set_meta(cb, "rvq.seed", "%llu", (unsigned long long)o->km.seed);
   rc |= set_meta(cb, "rvq.beam", "%d", o->beam);
+  rc |= set_meta(cb, "rvq.init", "%s,%s",
+                 o->km.init == VQ_INIT_RANDOM ? "random" : "kmeans++",
+                 o->init_residual == VQ_INIT_RANDOM ? "random" : "kmeans++");
   rc |= set_meta(cb, "rvq.refine_rounds", "%d", st->refine_rounds);
   rc |= set_meta(cb, "train.n", "%zu", dt->n);
   rc |= set_meta(cb, "train.mse", "%.17g", st->mse);
@@ -510,6 +523,7 @@ static int cmd_rvq(int argc, char **argv) {
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   o.stages = rp.stages;
   o.beam = 1;
+  o.init_residual = rp.init_residual;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.weights || o.km.spherical || o.km.nredo > 1) {
     cli_error(prog, "rvq: --weights, --spherical and --nredo are k-means "
@@ -525,6 +539,10 @@ static int cmd_rvq(int argc, char **argv) {
   rp.beam = o.beam;
   rp.refine = o.refine;
   rp.max_per_centroid = o.km.max_per_centroid;
+  rp.init = o.km.init;
+  rp.init_residual = o.init_residual;
+  rp.init_per_centroid = o.km.init_per_centroid;
+  rp.tol = o.km.tol;
   rp.nthreads = o.km.nthreads;
   if (cli_show_progress(o.quiet || o.json, o.verbose)) {
     rp.progress = progress;

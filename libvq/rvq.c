@@ -31,6 +31,9 @@ int vq_rvq_params_init_(vq_rvq_params *p, uint32_t abi, uint32_t size) {
   p->iters = 25;
   p->seed = 1234;
   p->beam = 1;
+  p->init = VQ_INIT_KMEANSPP;
+  p->init_residual = VQ_INIT_RANDOM;
+  p->init_per_centroid = 64;
   return VQ_OK;
 }
 
@@ -415,6 +418,8 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
   kp.k = p->k;
   kp.iters = p->iters;
   kp.max_per_centroid = p->max_per_centroid;
+  kp.init_per_centroid = p->init_per_centroid;
+  kp.tol = p->tol;
   kp.nthreads = p->nthreads;
   kp.progress = p->progress;
   kp.progress_user = p->progress_user;
@@ -433,6 +438,7 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
     float *c = codebooks + (size_t)s * p->k * d;
     int32_t *one = codes + (size_t)s * n;
     kp.seed = p->seed + (uint64_t)s;
+    kp.init = s == 0 ? p->init : p->init_residual;
     rc = vq_kmeans_train(c, NULL, &kp, res, n, d, NULL, diag);
     if (rc < 0) goto done;
     rc = encode_greedy(one, res, c, 1, p->k, d, n, p->nthreads);

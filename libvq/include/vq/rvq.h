@@ -31,6 +31,17 @@ typedef struct vq_rvq_params {
                              re-encoded with the beam (default 0); a round
                              that does not lower the error is undone */
   size_t max_per_centroid;/* k-means subsampling cap (0 = all, default) */
+  vq_kmeans_init init;    /* seeding of the first stage's k-means
+                             (default VQ_INIT_KMEANSPP) */
+  vq_kmeans_init init_residual; /* seeding of the later stages (default
+                             VQ_INIT_RANDOM: residuals have heavy tails,
+                             and k-means++ spends codewords on outlying
+                             training residuals that new data does not
+                             share; on 8 x 8 Kodak patches, 4 x 8 bits,
+                             held-out MSE 102.7 against 108.0) */
+  size_t init_per_centroid;/* k-means++ seeding subsample (default 64, as
+                             vq_kmeans_params) */
+  double tol;             /* k-means early stop (default 0) */
   int nthreads;           /* <= 0: all cores (default 0) */
   vq_progress_fn progress;/* called after every k-means iteration */
   void *progress_user;
