@@ -14,9 +14,10 @@ static void usage(FILE *f) {
 "\n"
 "encode maps float vectors [N, D] (more dimensions are flattened to\n"
 "[N, last]) to int32 codes [N, M], one index per stage of a residual\n"
-"codebook (vqtrain rvq; a k-means codebook is one stage). decode sums\n"
-"the codewords back into float32 vectors [N, D], from all stages or the\n"
-"first S.\n"
+"codebook (vqtrain rvq; a k-means codebook is one stage), or one per\n"
+"sub-space of a product codebook (vqtrain pq). decode sums the codewords\n"
+"back into float32 vectors [N, D], from all stages or the first S (a\n"
+"product codebook needs all).\n"
 "\n"
 "Options:\n"
 "  --codebook FILE    the codebook (.safetensors, required)\n"
@@ -32,12 +33,38 @@ static void usage(FILE *f) {
 "Exit status: 0 success, 1 usage error, 2 bad input data, 3 I/O error.\n");
 }
 
-/* A codebook as stages x k x d. */
+/* A codebook as stages x k x d (rvq, kmeans), or m sub-spaces of k
+ * codewords of d / m components (pq, opq: stages is m, pq set). */
 typedef struct book {
   vq_codebook *cb;
-  int stages;
+  int stages, pq;
   size_t k, d;
+  const float *rot;
 } book;
+
+static int load_pq(book *b, const char *path) {
+  const char *mm = vq_codebook_meta(b->cb, "pq.m");
+  const char *mk = vq_codebook_meta(b->cb, "pq.k");
+  size_t r;
+  b->pq = 1;
+  b->stages = mm ? atoi(mm) : 0;
+  b->k = mk ? (size_t)strtoull(mk, NULL, 10) : 0;
+  b->rot = vq_codebook_rotation(b->cb, &r);
+  if (b->stages < 1 || b->stages > VQ_PQ_MAX_M || b->k < 1 ||
+      b->k * (size_t)b->stages != vq_codebook_k(b->cb)) {
+    cli_error(prog, "%s: pq.m and pq.k do not match its %zu codewords",
+              path, vq_codebook_k(b->cb));
+    return VQ_EXIT_DATA;
+  }
+  b->d = vq_codebook_d(b->cb) * (size_t)b->stages;
+  if ((b->rot && r != b->d) ||
+      (!b->rot && !strcmp(vq_codebook_kind(b->cb), "opq"))) {
+    cli_error(prog, "%s: an opq codebook needs a rotation of %zu x %zu",
+              path, b->d, b->d);
+    return VQ_EXIT_DATA;
+  }
+  return 0;
+}
 
 static int load_book(book *b, const char *path) {
   vq_diag diag = {{0}};
@@ -46,6 +73,7 @@ static int load_book(book *b, const char *path) {
   if (rc < 0) return cli_fail(prog, rc, &diag, path);
   kind = vq_codebook_kind(b->cb);
   b->d = vq_codebook_d(b->cb);
+  if (!strcmp(kind, "pq") || !strcmp(kind, "opq")) return load_pq(b, path);
   if (!strcmp(kind, "kmeans")) {
     b->stages = 1;
     b->k = vq_codebook_k(b->cb);
@@ -54,7 +82,8 @@ static int load_book(book *b, const char *path) {
   ms = vq_codebook_meta(b->cb, "rvq.stages");
   mk = vq_codebook_meta(b->cb, "rvq.k");
   if (strcmp(kind, "rvq") || !ms || !mk) {
-    cli_error(prog, "%s: a %s codebook (vqtok reads kmeans and rvq ones)",
+    cli_error(prog, "%s: a %s codebook (vqtok reads kmeans, rvq, pq and "
+              "opq ones)",
               path, kind);
     return VQ_EXIT_DATA;
   }
@@ -69,6 +98,30 @@ static int load_book(book *b, const char *path) {
   return 0;
 }
 
+/* PQ codes and each vector's squared error (from its reconstruction). */
+static int pq_encode(const book *b, int32_t *codes, float *err,
+                     const float *x, size_t n, int threads) {
+  float *y = malloc((n ? n : 1) * b->d * sizeof *y);
+  size_t i, j;
+  int rc = y ? VQ_OK : VQ_ERR_NOMEM;
+  if (rc == 0)
+    rc = vq_pq_encode(codes, vq_codebook_cdata(b->cb), b->rot, b->stages,
+                      b->k, b->d, x, n, threads);
+  if (rc == 0)
+    rc = vq_pq_decode(y, codes, vq_codebook_cdata(b->cb), b->rot,
+                      b->stages, b->k, b->d, n);
+  for (i = 0; rc == 0 && i < n; i++) {
+    double e = 0.0;
+    for (j = 0; j < b->d; j++) {
+      double t = (double)x[i * b->d + j] - y[i * b->d + j];
+      e += t * t;
+    }
+    err[i] = (float)e;
+  }
+  free(y);
+  return rc;
+}
+
 static int cmd_encode(const book *b, const char *in, const char *out,
                       int beam, int threads, int json, int quiet) {
   vq_diag diag = {{0}};
@@ -78,7 +131,13 @@ static int cmd_encode(const book *b, const char *in, const char *out,
   double t0 = cli_now(), sse = 0.0;
   uint64_t shape[2];
   size_t n, d, i;
-  int rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag);
+  int rc;
+  if (b->pq && beam > 1) {
+    cli_error(prog, "--beam: a product codebook codes each sub-space on "
+              "its own");
+    return VQ_EXIT_USAGE;
+  }
+  rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, in);
   d = a->ndim >= 1 ? (size_t)a->shape[a->ndim - 1] : 0;
   if (d != b->d || a->count == 0) {
@@ -100,7 +159,9 @@ static int cmd_encode(const book *b, const char *in, const char *out,
         rc = 1;
         break;
       }
-    if (rc == 0)
+    if (rc == 0 && b->pq)
+      rc = pq_encode(b, codes, err, x, n, threads);
+    else if (rc == 0)
       rc = vq_rvq_encode(codes, err, vq_codebook_cdata(b->cb), b->stages,
                          b->k, d, x, n, beam, threads);
   }
@@ -145,6 +206,11 @@ static int cmd_decode(const book *b, const char *in, const char *out,
     vq_array_destroy(a);
     return VQ_EXIT_DATA;
   }
+  if (b->pq && use) {
+    cli_error(prog, "--stages: a product codebook needs all its sub-spaces");
+    vq_array_destroy(a);
+    return VQ_EXIT_USAGE;
+  }
   if (use == 0) use = b->stages;
   if (use > b->stages) {
     cli_error(prog, "--stages %d: the codebook has %d", use, b->stages);
@@ -168,8 +234,12 @@ static int cmd_decode(const book *b, const char *in, const char *out,
     }
     codes[i] = (int32_t)v;
   }
-  rc = vq_rvq_decode(y, codes, b->stages, use, vq_codebook_cdata(b->cb),
-                     b->k, b->d, n);
+  if (b->pq)
+    rc = vq_pq_decode(y, codes, vq_codebook_cdata(b->cb), b->rot, b->stages,
+                      b->k, b->d, n);
+  else
+    rc = vq_rvq_decode(y, codes, b->stages, use, vq_codebook_cdata(b->cb),
+                       b->k, b->d, n);
   if (rc < 0) {
     rc = cli_fail(prog, rc, NULL, in);
     goto done;

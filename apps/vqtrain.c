@@ -14,9 +14,12 @@ static void usage(FILE *f) {
 "Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
 "       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
 "       vqtrain rvq --stages M -k K [options] DATA.npy -o OUT\n"
+"       vqtrain pq -m M -k K [--opq] [options] DATA.npy -o OUT\n"
 "\n"
-"Trains a k-means codebook, or a residual quantizer of M stages of K\n"
-"codewords (each stage k-means on the residuals of the stages before).\n"
+"Trains a k-means codebook, a residual quantizer of M stages of K\n"
+"codewords (each stage k-means on the residuals of the stages before), or\n"
+"a product quantizer of M sub-spaces of K codewords (with --opq after a\n"
+"learnt rotation).\n"
 "DATA.npy holds float vectors [N, D] (more dimensions are flattened to\n"
 "[N, last]); images (PNG, JPEG, PPM, PGM, or folders of them) are cut\n"
 "into P x P patches.\n"
@@ -26,6 +29,10 @@ static void usage(FILE *f) {
 "  -o FILE                 output codebook (.safetensors, required)\n"
 "  --iters N               Lloyd iterations (default 25; per stage)\n"
 "  --stages M              rvq: number of stages (default 4)\n"
+"  -m M                    pq: sub-spaces, dividing the dimension\n"
+"                          (default 8)\n"
+"  --opq                   pq: learn a rotation first (OPQ)\n"
+"  --opq-rounds N          pq: OPQ rounds (default 10; implies --opq)\n"
 "  --beam B                rvq: beam width of the final statistics\n"
 "                          and of the refinement (default 1, greedy)\n"
 "  --refine N              rvq: rounds of joint least-squares refinement\n"
@@ -62,6 +69,7 @@ static void usage(FILE *f) {
 typedef struct opts {
   vq_kmeans_params km;
   int stages, beam, refine;
+  int pq_m, opq, opq_rounds;   /* pq: sub-spaces, OPQ on, its rounds */
   vq_kmeans_init init_residual; /* rvq: seeding of stages after the first */
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
@@ -74,7 +82,7 @@ enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
-  OPT_REFINE, OPT_INITRES
+  OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +106,8 @@ static const struct option long_opts[] = {
   {"beam", required_argument, 0, OPT_BEAM},
   {"refine", required_argument, 0, OPT_REFINE},
   {"init-residual", required_argument, 0, OPT_INITRES},
+  {"opq", no_argument, 0, OPT_OPQ},
+  {"opq-rounds", required_argument, 0, OPT_OPQROUNDS},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -186,6 +196,14 @@ static int parse_one(opts *o, int c, const char *arg) {
     case OPT_BEAM:
       return cli_parse_int(prog, "--beam", arg, 1, VQ_RVQ_MAX_BEAM, &o->beam)
                  ? 1 : -1;
+    case 'm':
+      return cli_parse_int(prog, "-m", arg, 1, VQ_PQ_MAX_M, &o->pq_m) ? 1
+                                                                    : -1;
+    case OPT_OPQ: o->opq = 1; return -1;
+    case OPT_OPQROUNDS:
+      o->opq = 1;
+      return cli_parse_int(prog, "--opq-rounds", arg, 1, 1000,
+                           &o->opq_rounds) ? 1 : -1;
     case 'q': o->quiet = 1; return -1;
     case 'v': o->verbose++; return -1;
     case 'h': usage(stdout); return 0;
@@ -199,7 +217,7 @@ static int parse_one(opts *o, int c, const char *arg) {
 static int parse_args(opts *o, int argc, char **argv) {
   int c, rc;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "k:o:qvh", long_opts, NULL)) != -1)
+  while ((c = getopt_long(argc, argv, "k:m:o:qvh", long_opts, NULL)) != -1)
     if ((rc = parse_one(o, c, optarg)) >= 0) return rc;
   o->inputs = argv + optind;
   o->ninputs = argc - optind;
@@ -431,6 +449,11 @@ static int cmd_kmeans(int argc, char **argv) {
   if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.stages || o.beam || o.refine || o.pq_m || o.opq) {
+    cli_error(prog, "kmeans: --stages, --beam and --refine are rvq "
+              "options, -m and --opq pq ones");
+    return VQ_EXIT_USAGE;
+  }
   if (o.km.kernel != VQ_KERNEL_AUTO) {
     vq_index *probe;
     float one = 0.0f;
@@ -525,9 +548,9 @@ static int cmd_rvq(int argc, char **argv) {
   o.beam = 1;
   o.init_residual = rp.init_residual;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
-  if (o.weights || o.km.spherical || o.km.nredo > 1) {
+  if (o.weights || o.km.spherical || o.km.nredo > 1 || o.pq_m || o.opq) {
     cli_error(prog, "rvq: --weights, --spherical and --nredo are k-means "
-              "options");
+              "options, -m and --opq pq ones");
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);
@@ -575,6 +598,97 @@ done:
   return rc;
 }
 
+static int cmd_pq(int argc, char **argv) {
+  vq_diag diag = {{0}};
+  vq_pq_params pp;
+  vq_pq_stats st;
+  vq_codebook *cb = NULL;
+  float *rot = NULL;
+  opts o;
+  data dt;
+  int rc = 0, open_line = 0;
+  memset(&o, 0, sizeof o);
+  memset(&dt, 0, sizeof dt);
+  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch) ||
+      vq_pq_params_init(&pp))
+    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  o.pq_m = pp.m;
+  o.opq_rounds = 10;
+  if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.weights || o.km.spherical || o.km.nredo > 1 || o.stages != 0 ||
+      o.beam || o.refine) {
+    cli_error(prog, "pq: --weights, --spherical, --nredo, --stages, --beam "
+              "and --refine do not apply");
+    return VQ_EXIT_USAGE;
+  }
+  rc = load_input(&dt, &o);
+  if (rc) goto done;
+  if (dt.d % (size_t)o.pq_m) {
+    cli_error(prog, "pq: -m %d does not divide the dimension %zu", o.pq_m,
+              dt.d);
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  pp.m = o.pq_m;
+  pp.k = o.km.k;
+  pp.iters = o.km.iters;
+  pp.seed = o.km.seed;
+  pp.init = o.km.init;
+  pp.max_per_centroid = o.km.max_per_centroid;
+  pp.opq = o.opq ? o.opq_rounds : 0;
+  pp.nthreads = o.km.nthreads;
+  if (cli_show_progress(o.quiet || o.json, o.verbose)) {
+    pp.progress = progress;
+    pp.progress_user = &open_line;
+  }
+  rc = vq_codebook_create(&cb, o.opq ? "opq" : "pq",
+                          (size_t)o.pq_m * o.km.k, dt.d / (size_t)o.pq_m);
+  if (rc == 0 && o.opq && !(rot = malloc(dt.d * dt.d * sizeof *rot)))
+    rc = VQ_ERR_NOMEM;
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, NULL, "codebook");
+    goto done;
+  }
+  rc = vq_pq_train(vq_codebook_data(cb), rot, &st, &pp, dt.x, dt.n, dt.d,
+                   &diag);
+  if (open_line) fputc('\n', stderr);
+  if (rc == 0 && rot) rc = vq_codebook_set_rotation(cb, rot, dt.d);
+  if (rc == 0) {
+    rc |= set_meta(cb, "pq.m", "%d", o.pq_m);
+    rc |= set_meta(cb, "pq.k", "%zu", o.km.k);
+    rc |= set_meta(cb, "pq.d", "%zu", dt.d);
+    rc |= set_meta(cb, "pq.iters", "%d", o.km.iters);
+    rc |= set_meta(cb, "pq.seed", "%llu", (unsigned long long)o.km.seed);
+    rc |= set_meta(cb, "pq.opq_rounds", "%d", st.opq_rounds);
+    rc |= set_meta(cb, "train.n", "%zu", dt.n);
+    rc |= set_meta(cb, "train.mse", "%.17g", st.mse);
+    rc |= set_meta(cb, "train.utilization", "%.17g", st.utilization);
+    rc = rc ? VQ_ERR_NOMEM : VQ_OK;
+  }
+  if (rc == 0) rc = vq_codebook_save(cb, o.out, &diag);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, &diag, "pq");
+    goto done;
+  }
+  if (o.json)
+    printf("{\"n\": %zu, \"d\": %zu, \"m\": %d, \"k\": %zu, \"mse\": "
+           "%.10g, \"utilization\": %.6f, \"opq_rounds\": %d, "
+           "\"orthogonality\": %.3g, \"seconds\": %.6f}\n", dt.n, dt.d,
+           o.pq_m, o.km.k, st.mse, st.utilization, st.opq_rounds,
+           st.orthogonality, st.seconds);
+  else if (!o.quiet)
+    printf("pq: %zu vectors of %zu, %d sub-spaces of %zu codewords%s: mse "
+           "%.6g, utilization %.2f%%, %.2f s\n", dt.n, dt.d, o.pq_m, o.km.k,
+           o.opq ? " after OPQ" : "", st.mse, 100.0 * st.utilization,
+           st.seconds);
+done:
+  vq_codebook_destroy(cb);
+  vq_array_destroy(dt.arr);
+  free(dt.own);
+  free(rot);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -590,6 +704,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "kmeans")) return cmd_kmeans(argc - 1, argv + 1);
   if (!strcmp(argv[1], "rvq")) return cmd_rvq(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "pq")) return cmd_pq(argc - 1, argv + 1);
   cli_error(prog, "unknown command '%s' (try 'vqtrain --help')", argv[1]);
   return VQ_EXIT_USAGE;
 }

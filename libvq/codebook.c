@@ -15,6 +15,8 @@ struct vq_codebook {
   char kind[KIND_MAX];
   size_t k, d;
   float *data;
+  float *rot;            /* [nrot, nrot] or NULL */
+  size_t nrot;
   char **mkey, **mval;
   size_t nm, cap;
 };
@@ -57,6 +59,7 @@ void vq_codebook_destroy(vq_codebook *cb) {
   for (i = 0; i < cb->nm; i++) free(cb->mkey[i]), free(cb->mval[i]);
   free(cb->mkey), free(cb->mval);
   vq_free(cb->data);
+  free(cb->rot);
   free(cb);
 }
 
@@ -68,6 +71,27 @@ const char *vq_codebook_kind(const vq_codebook *cb) {
 float *vq_codebook_data(vq_codebook *cb) { return cb ? cb->data : NULL; }
 const float *vq_codebook_cdata(const vq_codebook *cb) {
   return cb ? cb->data : NULL;
+}
+
+int vq_codebook_set_rotation(vq_codebook *cb, const float *rotation,
+                             size_t r) {
+  float *m = NULL;
+  size_t n;
+  if (!cb || (rotation && (r == 0 || r > 65536))) return VQ_ERR_INVALID_ARG;
+  if (rotation) {
+    n = r * r;
+    if (!(m = vq_malloc_array(n, sizeof *m))) return VQ_ERR_NOMEM;
+    memcpy(m, rotation, n * sizeof *m);
+  }
+  free(cb->rot);
+  cb->rot = m;
+  cb->nrot = rotation ? r : 0;
+  return VQ_OK;
+}
+
+const float *vq_codebook_rotation(const vq_codebook *cb, size_t *r) {
+  if (r) *r = cb && cb->rot ? cb->nrot : 0;
+  return cb ? cb->rot : NULL;
 }
 
 static int reserved(const char *key) { return !strncmp(key, "libvq.", 6); }
@@ -140,6 +164,11 @@ int vq_codebook_save(const vq_codebook *cb, const char *path,
     rc = vq_st_writer_meta(w, cb->mkey[i], cb->mval[i]);
   if (rc == 0)
     rc = vq_st_writer_add(w, "codebook", VQ_DTYPE_F32, 2, shape, cb->data);
+  if (rc == 0 && cb->rot) {
+    uint64_t rs[2];
+    rs[0] = rs[1] = cb->nrot;
+    rc = vq_st_writer_add(w, "rotation", VQ_DTYPE_F32, 2, rs, cb->rot);
+  }
   if (rc == 0) rc = vq_st_writer_write(w, path, diag);
   else vq_diag_set(diag, rc, "%s: %s", path, vq_strerror(rc));
   vq_st_writer_destroy(w);
@@ -203,6 +232,33 @@ static int load_tensor(vq_codebook **out, const vq_st *st, const char *path,
   return rc;
 }
 
+/* The optional "rotation" tensor: square, floating point, finite. */
+static int load_rotation(vq_codebook *cb, const vq_st *st, const char *path,
+                         vq_diag *diag) {
+  int i = vq_st_find(st, "rotation"), ndim, rc;
+  uint64_t shape[VQ_MAX_DIMS], j;
+  vq_dtype dt;
+  vq_array *a;
+  if (i < 0) return VQ_OK;
+  vq_st_tensor_info(st, (size_t)i, NULL, &dt, &ndim, shape);
+  if (ndim != 2 || shape[0] != shape[1] || shape[0] == 0 ||
+      shape[0] > 65536)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor 'rotation' must "
+                       "be square, [r, r] with 1 <= r <= 65536", path);
+  if (dt != VQ_DTYPE_F32 && dt != VQ_DTYPE_F16 && dt != VQ_DTYPE_BF16 &&
+      dt != VQ_DTYPE_F64)
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor 'rotation' is %s, "
+                       "not floating point", path, vq_dtype_name(dt));
+  if ((rc = vq_st_read(&a, st, (size_t)i, VQ_DTYPE_F32, diag)) < 0) return rc;
+  for (j = 0; j < a->count; j++)
+    if (!isfinite(((const float *)a->data)[j])) break;
+  if (j < a->count) rc = vq_diag_set(diag, VQ_ERR_NONFINITE, "%s: rotation "
+                                     "holds NaN or infinity", path);
+  else rc = vq_codebook_set_rotation(cb, a->data, (size_t)shape[0]);
+  vq_array_destroy(a);
+  return rc;
+}
+
 int vq_codebook_load(vq_codebook **out, const char *path, vq_diag *diag) {
   vq_st *st;
   size_t i;
@@ -213,6 +269,7 @@ int vq_codebook_load(vq_codebook **out, const char *path, vq_diag *diag) {
   if ((rc = vq_st_open(&st, path, NULL, diag)) < 0) return rc;
   rc = check_header(st, path, diag);
   if (rc == VQ_OK) rc = load_tensor(out, st, path, diag);
+  if (rc == VQ_OK) rc = load_rotation(*out, st, path, diag);
   for (i = 0; rc == VQ_OK && i < vq_st_meta_count(st); i++) {
     const char *k, *v;
     vq_st_meta_at(st, i, &k, &v);

@@ -56,9 +56,13 @@ int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
   if (p->nredo < 1 || p->nredo > 1000)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "nredo %d out of range "
                        "1..1000", p->nredo);
-  if (p->init != VQ_INIT_KMEANSPP && p->init != VQ_INIT_RANDOM)
+  if (p->init != VQ_INIT_KMEANSPP && p->init != VQ_INIT_RANDOM &&
+      p->init != VQ_INIT_GIVEN)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown init method %d",
                        (int)p->init);
+  if (p->init == VQ_INIT_GIVEN && p->nredo != 1)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "given centroids are one "
+                       "start: nredo must be 1");
   if (!(p->tol >= 0.0 && p->tol < 1.0))
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "tolerance must be in "
                        "[0, 1)");
@@ -462,8 +466,20 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
     vq_rng run;
     vq_rng_seed(&run, p->seed + 0x9e3779b97f4a7c15ULL * (uint64_t)r);
     s.reseeds = 0;
-    if (p->init == VQ_INIT_RANDOM) init_random(&s, &run);
-    else if ((rc = seed_kmeanspp(&s, &run)) < 0) goto done;
+    if (p->init == VQ_INIT_GIVEN) {
+      size_t i;
+      for (i = 0; i < s.k * d; i++)
+        if (!isfinite(centroids[i])) {
+          rc = vq_diag_set(diag, VQ_ERR_NONFINITE, "the given centroids "
+                           "hold NaN or infinity");
+          goto done;
+        }
+      memcpy(s.c, centroids, s.k * d * sizeof(float));
+    } else if (p->init == VQ_INIT_RANDOM) {
+      init_random(&s, &run);
+    } else if ((rc = seed_kmeanspp(&s, &run)) < 0) {
+      goto done;
+    }
     if ((rc = lloyd(&s, r, &iters)) < 0) goto done;
     if (p->nredo > 1) {
       double sse;

@@ -38,6 +38,7 @@ libvqcore_la_SOURCES = \
   libvq/sha256.c \
   libvq/container.c \
   libvq/tokenfile.c \
+  libvq/pq.c \
   libvq/pvq.c \
   libvq/pvqsearch.c \
   libvq/pvqfile.c \
@@ -85,6 +86,7 @@ vqinclude_HEADERS = \
   libvq/include/vq/sha256.h \
   libvq/include/vq/container.h \
   libvq/include/vq/tokenfile.h \
+  libvq/include/vq/pq.h \
   libvq/include/vq/pvq.h \
   libvq/include/vq/rangecoder.h \
   libvq/include/vq/imagecodec.h \

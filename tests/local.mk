@@ -27,6 +27,7 @@ VQ_C_TESTS = \
   tests/test_tokenfile \
   tests/test_pvq \
   tests/test_rvq \
+  tests/test_pq \
   tests/test_imagecodec
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
@@ -79,6 +80,9 @@ tests_test_pvq_LDADD = $(VQ_TEST_LDADD)
 tests_test_rvq_SOURCES = tests/test_rvq.c
 tests_test_rvq_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_rvq_LDADD = $(VQ_TEST_LDADD)
+tests_test_pq_SOURCES = tests/test_pq.c
+tests_test_pq_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_pq_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

@@ -103,6 +103,47 @@ expect 2 "k > n" "$T" rvq --stages 2 -k 200 "$tmp/x64.npy" -o "$tmp/b.st"
 expect 1 "rvq --weights" "$T" rvq --stages 2 -k 4 --weights "$tmp/x.npy" \
   "$tmp/x.npy" -o "$tmp/b.st"
 check "no codebook after failures" '[ ! -e "$tmp/b.st" ]'
+# product codebooks: train, codes [N, M], reconstruction, OPQ, 1 and 2
+# threads byte-identical, refusals
+expect 0 "vqtrain pq --json" "$T" pq --json -m 4 -k 16 --iters 6 \
+  --threads 1 "$tmp/x.npy" -o "$tmp/pq.safetensors"
+cp "$tmp/out" "$tmp/pq.json"
+expect 0 "vqtrain pq --opq" "$T" pq --json -m 4 -k 16 --iters 6 \
+  --opq-rounds 3 --threads 1 "$tmp/x.npy" -o "$tmp/opq1.safetensors"
+cp "$tmp/out" "$tmp/opq.json"
+expect 0 "vqtrain pq --opq, 2 threads" "$T" pq -q -m 4 -k 16 --iters 6 \
+  --opq-rounds 3 --threads 2 "$tmp/x.npy" -o "$tmp/opq2.safetensors"
+check "opq 1 and 2 threads identical" \
+  'cmp "$tmp/opq1.safetensors" "$tmp/opq2.safetensors"'
+for cb in pq opq1; do
+  expect 0 "vqtok encode $cb" "$K" encode --json --codebook \
+    "$tmp/$cb.safetensors" "$tmp/x.npy" -o "$tmp/$cb-codes.npy"
+  cp "$tmp/out" "$tmp/$cb-enc.json"
+  expect 0 "vqtok decode $cb" "$K" decode -q --codebook \
+    "$tmp/$cb.safetensors" "$tmp/$cb-codes.npy" -o "$tmp/$cb-y.npy"
+done
+check "pq codes and reconstruction" "\"$PY\" -c '
+import json, numpy as np
+x = np.load(\"$tmp/x.npy\")
+for cb, tj in ((\"pq\", \"pq\"), (\"opq1\", \"opq\")):
+    c = np.load(\"$tmp/\" + cb + \"-codes.npy\")
+    y = np.load(\"$tmp/\" + cb + \"-y.npy\")
+    assert c.shape == (3000, 4) and c.dtype == np.int32 and c.max() < 16
+    mse = float(((x - y) ** 2).mean())
+    e = json.load(open(\"$tmp/\" + cb + \"-enc.json\"))
+    t = json.load(open(\"$tmp/\" + tj + \".json\"))
+    assert abs(e[\"mse\"] - mse) < 1e-4 * mse, (e, mse)
+    assert abs(t[\"mse\"] - mse) < 1e-4 * mse, (t, mse)
+assert json.load(open(\"$tmp/opq.json\"))[\"orthogonality\"] < 1e-5'"
+expect 1 "pq -m not dividing" "$T" pq -m 5 -k 4 "$tmp/x.npy" \
+  -o "$tmp/b.st"
+expect 1 "pq --stages" "$T" pq --stages 2 -k 4 "$tmp/x.npy" -o "$tmp/b.st"
+expect 1 "kmeans --opq" "$T" kmeans --opq -k 4 "$tmp/x.npy" -o "$tmp/b.st"
+expect 1 "pq decode --stages" "$K" decode --stages 2 --codebook \
+  "$tmp/pq.safetensors" "$tmp/pq-codes.npy" -o "$tmp/b.npy"
+expect 1 "pq encode --beam" "$K" encode --beam 4 --codebook \
+  "$tmp/pq.safetensors" "$tmp/x.npy" -o "$tmp/b.npy"
+check "no output after pq failures" '[ ! -e "$tmp/b.st" ] && [ ! -e "$tmp/b.npy" ]'
 expect 0 "vqtok --help" "$K" --help
 expect 0 "vqtok --version" "$K" --version
 

@@ -40,6 +40,15 @@ VQ_EXPORT const char *vq_codebook_kind(const vq_codebook *cb);
 VQ_EXPORT float *vq_codebook_data(vq_codebook *cb);
 VQ_EXPORT const float *vq_codebook_cdata(const vq_codebook *cb);
 
+/* An optional second tensor, "rotation", float32 [r, r]: the orthogonal
+ * matrix R of OPQ codebooks (vectors are coded as x R). set_rotation
+ * copies r * r floats (r <= 65536; NULL removes it); rotation() returns
+ * the matrix and its size in *r, or NULL (*r = 0) when there is none. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_set_rotation(
+    vq_codebook *cb, const float *rotation, size_t r);
+VQ_EXPORT const float *vq_codebook_rotation(const vq_codebook *cb,
+                                            size_t *r);
+
 /* Sets (or replaces) a metadata entry; keys starting "libvq." other than
  * those listed above are reserved. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_set_meta(

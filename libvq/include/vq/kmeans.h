@@ -12,7 +12,9 @@ extern "C" {
 typedef enum vq_kmeans_init {
   VQ_INIT_KMEANSPP = 0,  /* greedy k-means++ with 2 + ln k local trials
                             (at most 16) */
-  VQ_INIT_RANDOM = 1     /* k distinct points drawn at random */
+  VQ_INIT_RANDOM = 1,    /* k distinct points drawn at random */
+  VQ_INIT_GIVEN = 2      /* the centroids passed in (a warm start; with
+                            nredo 1) */
 } vq_kmeans_init;
 
 typedef struct vq_kmeans_params {
@@ -64,7 +66,8 @@ typedef struct vq_kmeans_stats {
 } vq_kmeans_stats;
 
 /* Trains k centroids on x (n x d, row-major float32).
- * centroids: output, k x d floats, caller-owned.
+ * centroids: output, k x d floats, caller-owned (with VQ_INIT_GIVEN also
+ * the input: the starting centroids).
  * stats: output, may be NULL.
  * weights: optional per-vector non-negative weights (NULL: all 1).
  * Errors: VQ_ERR_INVALID_ARG for bad parameters (k > n, d = 0, ...),

@@ -18,5 +18,6 @@
 #include "rangecoder.h"
 #include "imagecodec.h"
 #include "rvq.h"
+#include "pq.h"
 
 #endif /* VQ_VQ_H */
