@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Residual quantization: libvq (vqtrain rvq, vqtok) against FAISS's
-ResidualQuantizer on the same float32 data, in one run.
+"""Residual and product quantization: libvq (vqtrain rvq / pq, vqtok)
+against FAISS's ResidualQuantizer, ProductQuantizer and OPQMatrix on the
+same float32 data, in one run.
 
 For each data set and configuration (M stages of 8 bits, K = 256, beam 1
 and beam 8) both train on the same 80% of the vectors and encode the
@@ -13,9 +14,12 @@ vqtrain --json.
 
 Data: the non-overlapping 8 x 8 BT.601 luma patches of the 24 Kodak
 images, shuffled with a fixed seed (64-d, 147,456 vectors), and a 128-d
-Gaussian mixture (500,000 vectors)."""
-# TODO: product quantization and OPQ against faiss.ProductQuantizer and
-# faiss.OPQMatrix, once vqtrain has them (no rows for them until then).
+Gaussian mixture (500,000 vectors).
+
+Product quantization: M = 8 sub-spaces of 8 bits, plain and after OPQ
+(ours: vqtrain pq [--opq], 10 rounds; FAISS: OPQMatrix(d, 8) with its
+default rounds, then a ProductQuantizer on the rotated data), the same
+split, held-out MSE in the original space."""
 import argparse
 import json
 import os
@@ -31,6 +35,7 @@ import faiss
 import benchutil
 
 NBITS = 8                   # bits per stage: K = 256
+PQ_M = 8                    # PQ sub-spaces
 SEED = 1234                 # FAISS's cp.seed default, and ours
 TRAIN_SHARE = 0.8
 TARGET_MSE, TARGET_TIME = 1.00, 0.5     # from the issue: ours / FAISS
@@ -135,7 +140,58 @@ def run_ours(tools, paths, m, beam, a, iters, repeat, tmp):
                 use_stage=train["utilization_per_stage"])
 
 
+def run_ours_pq(tools, paths, opq, a, iters, repeat, tmp):
+    """vqtrain pq [--opq] on the training set, vqtok encode and decode of
+    the held-out set."""
+    cb = os.path.join(tmp, "pq.safetensors")
+    codes = os.path.join(tmp, "codes.npy")
+    recon = os.path.join(tmp, "recon.npy")
+    train_wall, train = best_of(
+        [tools["vqtrain"], "pq", "-m", str(PQ_M), "-k", str(1 << NBITS),
+         "--iters", str(iters), "--seed", str(SEED), "--threads",
+         str(a.threads), "--json", "--quiet"] + (["--opq"] if opq else []) +
+        [paths["train"], "-o", cb], repeat)
+    enc_wall, enc = best_of(
+        [tools["vqtok"], "encode", "--codebook", cb, "--threads",
+         str(a.threads), "--json", paths["test"], "-o", codes], repeat)
+    run([tools["vqtok"], "decode", "--codebook", cb, codes, "-o", recon])
+    full = mse(np.load(paths["test"]), np.load(recon))
+    return dict(train_s=train_wall, train_lib_s=train["seconds"],
+                encode_s=enc_wall, encode_lib_s=enc["seconds"], mse=full,
+                tool_mse=enc["mse"], train_mse=train["mse"])
+
+
 # --------------------------------------------------------------- FAISS ---
+
+def run_faiss_pq(xtr, xte, opq, iters, repeat):
+    """OPQMatrix.train (with opq) and ProductQuantizer.train on the
+    training set, apply + compute_codes on the held-out set."""
+    d = xtr.shape[1]
+    train_s = enc_s = 1e30
+    for _ in range(repeat):
+        t = time.perf_counter()
+        mat = None
+        z = xtr
+        if opq:
+            mat = faiss.OPQMatrix(d, PQ_M)
+            mat.train(xtr)
+            z = mat.apply_py(xtr)
+        pq = faiss.ProductQuantizer(d, PQ_M, NBITS)
+        pq.cp.niter = iters
+        pq.cp.seed = SEED
+        pq.train(z)
+        train_s = min(train_s, time.perf_counter() - t)
+    for _ in range(repeat):
+        t = time.perf_counter()
+        codes = pq.compute_codes(mat.apply_py(xte) if opq else xte)
+        enc_s = min(enc_s, time.perf_counter() - t)
+    y = pq.decode(codes)
+    if opq:
+        y = mat.reverse_transform(y)
+    return dict(train_s=train_s, encode_s=enc_s, mse=mse(xte, y),
+                niter=mat.niter if opq else 0)
+
+
 
 def faiss_rq(d, m, beam, iters):
     rq = faiss.ResidualQuantizer(d, m, NBITS)
@@ -193,8 +249,16 @@ def faiss_training(d, iters):
 
 # -------------------------------------------------------------- output ---
 
-def config_name(m, beam):
+def config_name(m, beam, kind="rvq"):
+    if kind == "pq":
+        return "PQ %d x %d bits" % (m, NBITS)
+    if kind == "opq":
+        return "OPQ + PQ %d x %d bits" % (m, NBITS)
     return "RVQ %d x %d bits, beam %d" % (m, NBITS, beam)
+
+
+def row_name(r):
+    return config_name(r["m"], r["beam"], r.get("kind", "rvq"))
 
 
 def ratio(a, b, target):
@@ -211,7 +275,7 @@ def main_table(rows):
         o, f = r["ours"], r["faiss"]
         out.append("| %s | %s | %d | %d | %.4f | %.4f | %s | %.2f | %.2f | "
                    "%s | %.3f | %.3f | %s |" % (
-                       config_name(r["m"], r["beam"]), r["data"],
+                       row_name(r), r["data"],
                        r["n_train"], r["n_test"], o["mse"], f["mse"],
                        ratio(o["mse"], f["mse"], TARGET_MSE) if f["mse"] > 0
                        else "-", o["train_s"], f["train_s"],
@@ -240,7 +304,7 @@ def lib_table(rows):
     for r in rows:
         o = r["ours"]
         out.append("| %s | %s | %.2f | %.2f | %.3f | %.3f | %.4f | %.4f | "
-                   "%.4f |" % (config_name(r["m"], r["beam"]), r["data"],
+                   "%.4f |" % (row_name(r), r["data"],
                                o["train_s"], o["train_lib_s"], o["encode_s"],
                                o["encode_lib_s"], o["tool_mse"], o["mse"],
                                o["train_mse"]))
@@ -248,6 +312,7 @@ def lib_table(rows):
 
 
 def stage_table(rows):
+    rows = [r for r in rows if r.get("kind", "rvq") == "rvq"]
     m = max(r["m"] for r in rows)
     out = ["| config | data | | " + " | ".join(
         "%d" % (s + 1) for s in range(m)) + " |",
@@ -274,14 +339,17 @@ def stage_table(rows):
 def report(rows, header):
     out = header + ["", "Held-out MSE per component; times in seconds, "
                     "ours as whole processes (reading and writing the "
-                    "files included), FAISS around rq.train and "
-                    "rq.compute_codes:", ""]
+                    "files included), FAISS around its train and "
+                    "compute_codes calls (OPQ: with the OPQMatrix train "
+                    "and apply):", ""]
     out += main_table(rows)
     out += ["", targets(rows), "",
             "Ours, the tools' own figures beside the process times:", ""]
     out += lib_table(rows)
-    out += ["", "MSE after each stage (prefixes of the same codes):", ""]
-    out += stage_table(rows)
+    if any(r.get("kind", "rvq") == "rvq" for r in rows):
+        out += ["", "MSE after each stage (prefixes of the same codes):",
+                ""]
+        out += stage_table(rows)
     return "\n".join(out)
 
 
@@ -338,8 +406,20 @@ def parse_args():
     ap.add_argument("--quick", action="store_true",
                     help="4 stages only, 30,000 Kodak patches and a "
                     "50000 x 32 mixture: a smoke run of a minute or two")
+    ap.add_argument("--only", choices=("rvq", "pq"),
+                    help="only the residual or only the product rows")
     ap.add_argument("--out", help="also write the markdown tables here")
     return ap.parse_args()
+
+
+def print_row(r):
+    o, f = r["ours"], r["faiss"]
+    print("%s, %s: MSE ours %.4f, FAISS %.4f (%.3f); train %.2f s / %.2f s "
+          "(%.2f); encode %.3f s / %.3f s (%.2f)" % (
+              r["data"], row_name(r), o["mse"], f["mse"], o["mse"] / f["mse"],
+              o["train_s"], f["train_s"], o["train_s"] / f["train_s"],
+              o["encode_s"], f["encode_s"], o["encode_s"] / f["encode_s"]),
+          flush=True)
 
 
 def main():
@@ -372,7 +452,7 @@ def main():
     sets = (("Kodak 8x8 luma", kodak),
             ("Gaussian mixture %dx%d" % (n, d),
              gaussian_mixture(n, d, 1024)))
-    rows = []
+    rows, opq_niter = [], 0
     with tempfile.TemporaryDirectory(prefix="vqbench-") as tmp:
         for name, x in sets:
             xtr, xte = split(x)
@@ -381,7 +461,7 @@ def main():
                          n_test=len(xte))
             np.save(paths["train"], xtr)
             np.save(paths["test"], xte)
-            for m in stages:
+            for m in stages if a.only != "pq" else ():
                 for beam in (1, 8):
                     f = run_faiss(xtr, xte, m, beam, iters, repeat)
                     o = run_ours(tools, paths, m, beam, a, iters, repeat,
@@ -389,14 +469,19 @@ def main():
                     rows.append(dict(data=name, m=m, beam=beam,
                                      n_train=len(xtr), n_test=len(xte),
                                      ours=o, faiss=f))
-                    print("%s, %s: MSE ours %.4f, FAISS %.4f (%.3f); train "
-                          "%.2f s / %.2f s (%.2f); encode %.3f s / %.3f s "
-                          "(%.2f)" % (
-                              name, config_name(m, beam), o["mse"],
-                              f["mse"], o["mse"] / f["mse"], o["train_s"],
-                              f["train_s"], o["train_s"] / f["train_s"],
-                              o["encode_s"], f["encode_s"],
-                              o["encode_s"] / f["encode_s"]), flush=True)
+                    print_row(rows[-1])
+            for opq in (False, True) if a.only != "rvq" else ():
+                f = run_faiss_pq(xtr, xte, opq, iters, repeat)
+                o = run_ours_pq(tools, paths, opq, a, iters, repeat, tmp)
+                rows.append(dict(data=name, m=PQ_M, beam=1,
+                                 kind="opq" if opq else "pq",
+                                 n_train=len(xtr), n_test=len(xte),
+                                 ours=o, faiss=f))
+                print_row(rows[-1])
+                opq_niter = max(opq_niter, f["niter"])
+    header.append("FAISS OPQMatrix rounds (niter): %d; ours: vqtrain pq "
+                  "--opq (10 rounds on at most 65,536 vectors, from the "
+                  "principal axes shared out by variance)." % opq_niter)
     header.append("Load average (1 min) before the run %.2f, after it "
                   "%.2f (the run itself keeps about %d cores busy; more "
                   "means another job shared them)." % (

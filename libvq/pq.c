@@ -39,6 +39,43 @@ static int check_shape(int m, size_t k, size_t d) {
              : VQ_ERR_INVALID_ARG;
 }
 
+/* o[b] += v * r[b] for b < d: eight lanes at a time where the compiler
+ * has vector extensions (each element's sum keeps its order). */
+#if defined(__GNUC__)
+typedef float vq_f8 __attribute__((vector_size(32)));
+typedef double vq_d4 __attribute__((vector_size(32)));
+#endif
+
+static void axpy_f(float *o, float v, const float *r, size_t d) {
+  size_t b = 0;
+#if defined(__GNUC__)
+  vq_f8 vv = {v, v, v, v, v, v, v, v};
+  for (; b + 8 <= d; b += 8) {
+    vq_f8 ov, rv;
+    memcpy(&ov, o + b, sizeof ov);
+    memcpy(&rv, r + b, sizeof rv);
+    ov += vv * rv;
+    memcpy(o + b, &ov, sizeof ov);
+  }
+#endif
+  for (; b < d; b++) o[b] += v * r[b];
+}
+
+/* o[b] += v * y[b] in double, y float. */
+static void axpy_d(double *o, double v, const float *y, size_t d) {
+  size_t b = 0;
+#if defined(__GNUC__)
+  vq_d4 vv = {v, v, v, v};
+  for (; b + 4 <= d; b += 4) {
+    vq_d4 ov, yv = {y[b], y[b + 1], y[b + 2], y[b + 3]};
+    memcpy(&ov, o + b, sizeof ov);
+    ov += vv * yv;
+    memcpy(o + b, &ov, sizeof ov);
+  }
+#endif
+  for (; b < d; b++) o[b] += v * y[b];
+}
+
 /* out = x R, rows of d; out may not alias x. */
 static void rotate(float *out, const float *x, const float *r, size_t n,
                    size_t d, int nt) {
@@ -49,11 +86,7 @@ static void rotate(float *out, const float *x, const float *r, size_t n,
     float *o = out + (size_t)i * d;
     size_t a, b;
     for (b = 0; b < d; b++) o[b] = 0.0f;
-    for (a = 0; a < d; a++) {
-      const float *ra = r + a * d;
-      float v = xi[a];
-      for (b = 0; b < d; b++) o[b] += v * ra[b];
-    }
+    for (a = 0; a < d; a++) axpy_f(o, xi[a], r + a * d, d);
   }
 }
 
@@ -164,12 +197,8 @@ static int procrustes(float *r, const float *x, const float *y, size_t n,
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (a = 0; a < (long)d; a++) {
     double *ma = m + (size_t)a * d;
-    size_t i, b;
-    for (i = 0; i < n; i++) {
-      double v = x[i * d + (size_t)a];
-      const float *yi = y + i * d;
-      for (b = 0; b < d; b++) ma[b] += v * yi[b];
-    }
+    size_t i;
+    for (i = 0; i < n; i++) axpy_d(ma, x[i * d + (size_t)a], y + i * d, d);
   }
   if (LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'A', 'A', (lapack_int)d,
                      (lapack_int)d, m, (lapack_int)d, s, u, (lapack_int)d,
