@@ -4,7 +4,8 @@ same .npy files, in one run.
 
 Streams: the k-means indices of the 8 x 8 luma patches of the 24 Kodak
 images (K = 256 and K = 4096, codebooks trained by vqtrain on those
-patches; one [64, 96] grid per image, portrait images turned), and
+patches; one [64, 96] grid per image, portrait images turned), the codes
+of a 4-stage residual quantizer of K = 256 on the same patches, and
 synthetic Zipf streams; the Kodak grids also with the match-static model
 forced (fast to decode). For each it prints the empirical order-0 entropy,
 our bits per index (whole .vq file and index stream alone), the sizes
@@ -62,6 +63,27 @@ def kodak_streams(vqtrain, kodak, tmp, ks):
         streams.append(("Kodak 8x8 k-means indices, K = %d" % k,
                         idx.reshape(grids.shape[:3])))
     return streams
+
+
+def rvq_stream(vqtrain, kodak, tmp, stages):
+    """The codes of an RVQ of the given stages of K = 256 (vqtrain rvq,
+    10 iterations, greedy vqtok encode) on the same Kodak patches, as a
+    [24, 64, 96, stages] grid: the upper neighbour one row of the last axis
+    back is the same stage of the patch to the left, the previous index the
+    stage before in the same patch."""
+    grids = kodak_grids(kodak)
+    x = np.ascontiguousarray(grids.reshape(-1, 64))
+    pat = os.path.join(tmp, "patches.npy")
+    np.save(pat, x)
+    cb = os.path.join(tmp, "rvq.safetensors")
+    codes = os.path.join(tmp, "rvq_codes.npy")
+    vqtok = os.path.join(os.path.dirname(vqtrain), "vqtok")
+    subprocess.run([vqtrain, "rvq", "--stages", str(stages), "-k", "256",
+                    "--iters", "10", "--seed", "1", "--quiet", pat, "-o",
+                    cb], check=True)
+    subprocess.run([vqtok, "encode", "--quiet", "--codebook", cb, pat, "-o",
+                    codes], check=True)
+    return np.load(codes).reshape(grids.shape[:3] + (stages,))
 
 
 def zipf_stream(k, s, n, seed):
@@ -156,6 +178,7 @@ def main():
              "vqdec": tool(a.build_dir, "apps", "vqdec"),
              "bench_entropy": tool(a.build_dir, "bench", "bench_entropy")}
     vqtrain = tool(a.build_dir, "apps", "vqtrain")
+    tool(a.build_dir, "apps", "vqtok")
     print("Machine: %s, %d cores, %s." % (platform.processor() or
           platform.machine(), os.cpu_count(), platform.platform()))
     n = 100000 if a.quick else 1000000
@@ -167,6 +190,8 @@ def main():
             # the model that decodes fast, forced, for comparison
             rows.append(measure(name + ", --model match-static", v, tools,
                                 tmp, a.repeat, "match-static"))
+        rows.append(measure("Kodak 8x8 RVQ codes, 4 x 256", rvq_stream(
+            vqtrain, a.kodak, tmp, 4), tools, tmp, a.repeat))
         for k, s in ((16, 1.0), (256, 1.1), (4096, 1.1), (65536, 1.2)):
             rows.append(measure("Zipf s = %.1f, K = %d" % (s, k),
                                 zipf_stream(k, s, n, k), tools, tmp,
