@@ -406,6 +406,8 @@ def parse_args():
     ap.add_argument("--quick", action="store_true",
                     help="4 stages only, 30,000 Kodak patches and a "
                     "50000 x 32 mixture: a smoke run of a minute or two")
+    ap.add_argument("--data", choices=("kodak", "mixture"),
+                    help="only one of the two data sets")
     ap.add_argument("--only", choices=("rvq", "pq"),
                     help="only the residual or only the product rows")
     ap.add_argument("--out", help="also write the markdown tables here")
@@ -446,12 +448,13 @@ def main():
                   iters, SEED, " --refine %d" % a.refine if a.refine
                   else "")]
     print("\n".join(header), flush=True)
-    kodak = kodak_patches(a.kodak)
-    if a.quick:
-        kodak = kodak[:30000]
-    sets = (("Kodak 8x8 luma", kodak),
-            ("Gaussian mixture %dx%d" % (n, d),
-             gaussian_mixture(n, d, 1024)))
+    sets = []
+    if a.data != "mixture":
+        kodak = kodak_patches(a.kodak)
+        sets.append(("Kodak 8x8 luma", kodak[:30000] if a.quick else kodak))
+    if a.data != "kodak":
+        sets.append(("Gaussian mixture %dx%d" % (n, d),
+                     gaussian_mixture(n, d, 1024)))
     rows, opq_niter = [], 0
     with tempfile.TemporaryDirectory(prefix="vqbench-") as tmp:
         for name, x in sets:
@@ -479,9 +482,11 @@ def main():
                                  ours=o, faiss=f))
                 print_row(rows[-1])
                 opq_niter = max(opq_niter, f["niter"])
-    header.append("FAISS OPQMatrix rounds (niter): %d; ours: vqtrain pq "
-                  "--opq (10 rounds on at most 65,536 vectors, from the "
-                  "principal axes shared out by variance)." % opq_niter)
+    if opq_niter:
+        header.append("FAISS OPQMatrix rounds (niter): %d; ours: vqtrain "
+                      "pq --opq (10 rounds on at most 65,536 vectors, from "
+                      "the principal axes shared out by variance)." %
+                      opq_niter)
     header.append("Load average (1 min) before the run %.2f, after it "
                   "%.2f (the run itself keeps about %d cores busy; more "
                   "means another job shared them)." % (

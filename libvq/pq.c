@@ -39,27 +39,9 @@ static int check_shape(int m, size_t k, size_t d) {
              : VQ_ERR_INVALID_ARG;
 }
 
-/* o[b] += v * r[b] for b < d: eight lanes at a time where the compiler
- * has vector extensions (each element's sum keeps its order). */
 #if defined(__GNUC__)
-typedef float vq_f8 __attribute__((vector_size(32)));
 typedef double vq_d4 __attribute__((vector_size(32)));
 #endif
-
-static void axpy_f(float *o, float v, const float *r, size_t d) {
-  size_t b = 0;
-#if defined(__GNUC__)
-  vq_f8 vv = {v, v, v, v, v, v, v, v};
-  for (; b + 8 <= d; b += 8) {
-    vq_f8 ov, rv;
-    memcpy(&ov, o + b, sizeof ov);
-    memcpy(&rv, r + b, sizeof rv);
-    ov += vv * rv;
-    memcpy(o + b, &ov, sizeof ov);
-  }
-#endif
-  for (; b < d; b++) o[b] += v * r[b];
-}
 
 /* o[b] += v * y[b] in double, y float. */
 static void axpy_d(double *o, double v, const float *y, size_t d) {
@@ -76,34 +58,70 @@ static void axpy_d(double *o, double v, const float *y, size_t d) {
   for (; b < d; b++) o[b] += v * y[b];
 }
 
-/* out = x R, rows of d; out may not alias x. */
-static void rotate(float *out, const float *x, const float *r, size_t n,
-                   size_t d, int nt) {
-  long i;
+/* out = x M for rows x of d and M d x d: every element summed over a in
+ * order (o[b] += x[a] M[a][b]), four rows and eight columns at a time
+ * where the compiler has vector extensions, so that the loads of M are
+ * shared; the same arithmetic either way, so the result depends neither
+ * on the thread count nor on the path. out may not alias x. */
+static void mat_rows(float *out, const float *x, const float *m, size_t n,
+                     size_t d, int nt) {
+  long i4, n4 = (long)((n + 3) / 4);
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (i = 0; i < (long)n; i++) {
-    const float *xi = x + (size_t)i * d;
-    float *o = out + (size_t)i * d;
-    size_t a, b;
-    for (b = 0; b < d; b++) o[b] = 0.0f;
-    for (a = 0; a < d; a++) axpy_f(o, xi[a], r + a * d, d);
+  for (i4 = 0; i4 < n4; i4++) {
+    size_t i0 = (size_t)i4 * 4, rows = n - i0 < 4 ? n - i0 : 4, a, b = 0, t;
+#if defined(__GNUC__)
+    typedef float f4 __attribute__((vector_size(16)));
+    if (rows == 4)
+      for (; b + 8 <= d; b += 8) {
+        f4 acc[4][2];
+        for (t = 0; t < 4; t++) acc[t][0] = acc[t][1] = (f4){0, 0, 0, 0};
+        for (a = 0; a < d; a++) {
+          f4 m0, m1;
+          memcpy(&m0, m + a * d + b, sizeof m0);
+          memcpy(&m1, m + a * d + b + 4, sizeof m1);
+          for (t = 0; t < 4; t++) {
+            float v = x[(i0 + t) * d + a];
+            f4 vv = {v, v, v, v};
+            acc[t][0] += vv * m0;
+            acc[t][1] += vv * m1;
+          }
+        }
+        for (t = 0; t < 4; t++) {
+          memcpy(out + (i0 + t) * d + b, &acc[t][0], sizeof acc[t][0]);
+          memcpy(out + (i0 + t) * d + b + 4, &acc[t][1], sizeof acc[t][1]);
+        }
+      }
+#endif
+    for (t = 0; t < rows; t++) {
+      const float *xi = x + (i0 + t) * d;
+      float *o = out + (i0 + t) * d;
+      size_t c;
+      for (c = b; c < d; c++) {
+        float sum = 0.0f;
+        for (a = 0; a < d; a++) sum += xi[a] * m[a * d + c];
+        o[c] = sum;
+      }
+    }
   }
 }
 
+/* out = x R. */
+static void rotate(float *out, const float *x, const float *r, size_t n,
+                   size_t d, int nt) {
+  mat_rows(out, x, r, n, d, nt);
+}
+
 /* out = y R^T (back from the rotated space). */
-static void unrotate(float *out, const float *y, const float *r, size_t n,
-                     size_t d) {
-  size_t i, a, b;
-  for (i = 0; i < n; i++) {
-    const float *yi = y + i * d;
-    float *o = out + i * d;
-    for (a = 0; a < d; a++) {
-      const float *ra = r + a * d;
-      float s = 0.0f;
-      for (b = 0; b < d; b++) s += yi[b] * ra[b];
-      o[a] = s;
-    }
-  }
+static int unrotate(float *out, const float *y, const float *r, size_t n,
+                    size_t d) {
+  float *rt = vq_malloc_array(d * d, sizeof *rt);
+  size_t a, b;
+  if (!rt) return VQ_ERR_NOMEM;
+  for (a = 0; a < d; a++)
+    for (b = 0; b < d; b++) rt[b * d + a] = r[a * d + b];
+  mat_rows(out, y, rt, n, d, 1);
+  free(rt);
+  return VQ_OK;
 }
 
 /* The sub-vectors of sub-space j: sub [n, ds]. */
@@ -437,6 +455,7 @@ int vq_pq_decode(float *x, const int32_t *codes, const float *codebooks,
                  const float *rotation, int m, size_t k, size_t d, size_t n) {
   float *y = NULL;
   size_t i;
+  int rc;
   if (!x || !codes || !codebooks || check_shape(m, k, d) < 0)
     return VQ_ERR_INVALID_ARG;
   for (i = 0; i < n * (size_t)m; i++)
@@ -447,9 +466,9 @@ int vq_pq_decode(float *x, const int32_t *codes, const float *codebooks,
   }
   if (!(y = vq_malloc_array(n, d * sizeof *y))) return VQ_ERR_NOMEM;
   decode_plain(y, codes, codebooks, m, k, d, n);
-  unrotate(x, y, rotation, n, d);
+  rc = unrotate(x, y, rotation, n, d);
   free(y);
-  return VQ_OK;
+  return rc;
 }
 
 int vq_pq_distance_tables(float *tables, const float *codebooks,

@@ -96,6 +96,44 @@ static double dot8(const float *r, const float *c, size_t d) {
   return s;
 }
 
+/* dot8(r, c + i d, d) for the four codewords c .. c + 3 d at once, with
+ * exactly dot8's arithmetic (lane l of each sums r[q + l] c[q + l] in q
+ * order, the lanes then in order in double): the loads of r are shared
+ * and the four sums do not wait on each other. */
+static void dot8x4(double *out, const float *r, const float *c, size_t d) {
+#if defined(__GNUC__)
+  typedef float f4 __attribute__((vector_size(16)));
+  f4 a[4][2], z = {0, 0, 0, 0};
+  float lanes[8];
+  size_t q, i, l;
+  for (i = 0; i < 4; i++) a[i][0] = a[i][1] = z;
+  for (q = 0; q + 8 <= d; q += 8) {
+    f4 r0, r1;
+    memcpy(&r0, r + q, sizeof r0);
+    memcpy(&r1, r + q + 4, sizeof r1);
+    for (i = 0; i < 4; i++) {
+      f4 c0, c1;
+      memcpy(&c0, c + i * d + q, sizeof c0);
+      memcpy(&c1, c + i * d + q + 4, sizeof c1);
+      a[i][0] += r0 * c0;
+      a[i][1] += r1 * c1;
+    }
+  }
+  for (i = 0; i < 4; i++) {
+    double s = 0.0;
+    size_t t;
+    memcpy(lanes, &a[i][0], sizeof a[i][0]);
+    memcpy(lanes + 4, &a[i][1], sizeof a[i][1]);
+    for (t = q; t < d; t++) lanes[t & 7] += r[t] * c[i * d + t];
+    for (l = 0; l < 8; l++) s += lanes[l];
+    out[i] = s;
+  }
+#else
+  size_t i;
+  for (i = 0; i < 4; i++) out[i] = dot8(r, c + i * d, d);
+#endif
+}
+
 typedef struct beam_cand {
   double score;
   int parent;
@@ -158,6 +196,24 @@ static void beam_insert(beam_cand *top, int *m, int cap, double score,
   top[i].score = score, top[i].parent = parent, top[i].code = code;
 }
 
+/* acc[j] -= row[j] (row float), two lanes at a time where the compiler
+ * has vector extensions; each element the same operation either way. */
+static void sub_row(double *acc, const float *row, size_t k) {
+  size_t j = 0;
+#if defined(__GNUC__)
+  typedef double d2 __attribute__((vector_size(16)));
+  for (; j + 4 <= k; j += 4) {
+    d2 a0, a1, r0 = {row[j], row[j + 1]}, r1 = {row[j + 2], row[j + 3]};
+    memcpy(&a0, acc + j, sizeof a0);
+    memcpy(&a1, acc + j + 2, sizeof a1);
+    a0 -= r0, a1 -= r1;
+    memcpy(acc + j, &a0, sizeof a0);
+    memcpy(acc + j + 2, &a1, sizeof a1);
+  }
+#endif
+  for (; j < k; j++) acc[j] -= row[j];
+}
+
 /* Offset of the table of <c_t,a, c_s,j> (t < s) among all stage pairs. */
 static size_t pair_offset(int t, int s, size_t k) {
   return ((size_t)s * (size_t)(s - 1) / 2 + (size_t)t) * k * k;
@@ -174,8 +230,11 @@ static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
   size_t j;
   memcpy(w->res, x, d * sizeof *x);
   w->norm[0] = sq_norm(x, d);
-  if (ip)
-    for (j = 0; j < (size_t)stages * k; j++) w->xc[j] = dot8(x, cb + j * d, d);
+  if (ip) {
+    size_t all = (size_t)stages * k;
+    for (j = 0; j + 4 <= all; j += 4) dot8x4(w->xc + j, x, cb + j * d, d);
+    for (; j < all; j++) w->xc[j] = dot8(x, cb + j * d, d);
+  }
   for (s = 0; s < stages; s++) {
     const float *c = cb + (size_t)s * k * d;
     const double *cn = cnorm + (size_t)s * k;
@@ -186,14 +245,15 @@ static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
         const double *xc = w->xc + (size_t)s * k;
         double *acc = w->acc;
         for (j = 0; j < k; j++) acc[j] = xc[j];
-        for (t = 0; t < s; t++) {
-          const float *row = ip + pair_offset(t, s, k) +
-                             (size_t)w->hist[(size_t)b * stages + t] * k;
-          for (j = 0; j < k; j++) acc[j] -= row[j];
+        for (t = 0; t < s; t++)
+          sub_row(acc, ip + pair_offset(t, s, k) +
+                           (size_t)w->hist[(size_t)b * stages + t] * k, k);
+        for (j = 0; j < k; j++) {
+          double score = w->norm[b] - 2.0 * acc[j] + cn[j];
+          /* most candidates lose to the current B-th: one compare */
+          if (m < beam || score < w->top[beam - 1].score)
+            beam_insert(w->top, &m, beam, score, b, (int32_t)j);
         }
-        for (j = 0; j < k; j++)
-          beam_insert(w->top, &m, beam, w->norm[b] - 2.0 * acc[j] + cn[j], b,
-                      (int32_t)j);
         continue;
       }
       for (j = 0; j < k; j++) {
