@@ -634,7 +634,7 @@ static int cmd_pq(int argc, char **argv) {
   pp.iters = o.km.iters;
   pp.seed = o.km.seed;
   pp.init = o.km.init;
-  pp.max_per_centroid = o.km.max_per_centroid;
+  if (o.km.max_per_centroid) pp.max_per_centroid = o.km.max_per_centroid;
   pp.opq = o.opq ? o.opq_rounds : 0;
   pp.nthreads = o.km.nthreads;
   if (cli_show_progress(o.quiet || o.json, o.verbose)) {

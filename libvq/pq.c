@@ -29,6 +29,7 @@ int vq_pq_params_init_(vq_pq_params *p, uint32_t abi, uint32_t size) {
   p->init = VQ_INIT_KMEANSPP;
   p->opq_iters = 4;
   p->opq_sample = 65536;
+  p->max_per_centroid = 256;
   return VQ_OK;
 }
 

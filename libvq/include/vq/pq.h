@@ -29,7 +29,9 @@ typedef struct vq_pq_params {
   int iters;              /* k-means iterations per sub-space (default 25) */
   uint64_t seed;          /* default 1234; sub-space j uses seed + j */
   vq_kmeans_init init;    /* k-means seeding (default VQ_INIT_KMEANSPP) */
-  size_t max_per_centroid;/* k-means subsampling cap (0 = all, default) */
+  size_t max_per_centroid;/* each sub-space's k-means trains on at most
+                             k * max_per_centroid random vectors (default
+                             256, as FAISS; 0 = all) */
   int opq;                /* OPQ rounds (0 = plain PQ, default): each
                              rotates the data, updates the codebooks by
                              opq_iters k-means iterations from where they
