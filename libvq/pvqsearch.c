@@ -369,8 +369,9 @@ static void exact_walk(exact_state *s, uint32_t i, uint32_t left, double xy,
                        double yy) {
   double a = fabs((double)s->x[i]);
   uint32_t v;
-  if (i + 1 == s->n) {
+  if (i + 1 == s->n || left == 0) { /* the rest all here, or all zero */
     double fxy = xy + a * left, fyy = yy + (double)left * left;
+    memset(s->cur + i, 0, (s->n - i) * sizeof *s->cur);
     s->cur[i] = (float)left;
     if (fxy > 0 && fxy * fxy * s->byy > s->bxy * s->bxy * fyy) {
       s->bxy = fxy, s->byy = fyy;
