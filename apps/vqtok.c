@@ -98,28 +98,11 @@ static int load_book(book *b, const char *path) {
   return 0;
 }
 
-/* PQ codes and each vector's squared error (from its reconstruction). */
+/* PQ codes and each vector's squared error. */
 static int pq_encode(const book *b, int32_t *codes, float *err,
                      const float *x, size_t n, int threads) {
-  float *y = malloc((n ? n : 1) * b->d * sizeof *y);
-  size_t i, j;
-  int rc = y ? VQ_OK : VQ_ERR_NOMEM;
-  if (rc == 0)
-    rc = vq_pq_encode(codes, vq_codebook_cdata(b->cb), b->rot, b->stages,
-                      b->k, b->d, x, n, threads);
-  if (rc == 0)
-    rc = vq_pq_decode(y, codes, vq_codebook_cdata(b->cb), b->rot,
-                      b->stages, b->k, b->d, n);
-  for (i = 0; rc == 0 && i < n; i++) {
-    double e = 0.0;
-    for (j = 0; j < b->d; j++) {
-      double t = (double)x[i * b->d + j] - y[i * b->d + j];
-      e += t * t;
-    }
-    err[i] = (float)e;
-  }
-  free(y);
-  return rc;
+  return vq_pq_encode(codes, err, vq_codebook_cdata(b->cb), b->rot,
+                      b->stages, b->k, b->d, x, n, threads);
 }
 
 static int cmd_encode(const book *b, const char *in, const char *out,

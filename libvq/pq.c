@@ -134,19 +134,25 @@ static void gather(float *sub, const float *z, size_t n, size_t d, size_t ds,
 }
 
 /* Codes of z (already rotated) into codes [n, m]. */
-static int encode_plain(int32_t *codes, const float *cb, int m, size_t k,
-                        size_t d, const float *z, size_t n, int nt) {
+static int encode_plain(int32_t *codes, float *err, const float *cb, int m,
+                        size_t k, size_t d, const float *z, size_t n,
+                        int nt) {
   size_t ds = d / (size_t)m, i;
   float *sub = vq_malloc_array(n, ds * sizeof *sub);
+  float *dist = err ? vq_malloc_array(n, sizeof *dist) : NULL;
   int32_t *idx = vq_malloc_array(n, sizeof *idx);
   int j, rc = VQ_OK;
-  if (!sub || !idx) rc = VQ_ERR_NOMEM;
+  if (!sub || !idx || (err && !dist)) rc = VQ_ERR_NOMEM;
+  if (err && rc == VQ_OK) memset(err, 0, n * sizeof *err);
   for (j = 0; j < m && rc == VQ_OK; j++) {
     gather(sub, z, n, d, ds, j);
-    rc = vq_nearest(idx, NULL, cb + (size_t)j * k * ds, k, ds, sub, n, nt);
-    for (i = 0; i < n && rc >= 0; i++) codes[i * (size_t)m + j] = idx[i];
+    rc = vq_nearest(idx, dist, cb + (size_t)j * k * ds, k, ds, sub, n, nt);
+    for (i = 0; i < n && rc >= 0; i++) {
+      codes[i * (size_t)m + j] = idx[i];
+      if (err) err[i] += dist[i];
+    }
   }
-  free(sub), free(idx);
+  free(sub), free(idx), free(dist);
   return rc < 0 ? rc : VQ_OK;
 }
 
@@ -166,7 +172,8 @@ static void decode_plain(float *y, const int32_t *codes, const float *cb,
  * codebook on z. */
 static int train_subspaces(float *cb, const vq_pq_params *p, int iters,
                            vq_kmeans_init init, const float *z, size_t n,
-                           size_t d, double *util, vq_diag *diag) {
+                           size_t d, double *util, double *mse,
+                           vq_diag *diag) {
   size_t ds = d / (size_t)p->m;
   float *sub = vq_malloc_array(n, ds * sizeof *sub);
   vq_kmeans_params kp;
@@ -184,6 +191,7 @@ static int train_subspaces(float *cb, const vq_pq_params *p, int iters,
   kp.progress = p->progress;
   kp.progress_user = p->progress_user;
   if (util) *util = 0.0;
+  if (mse) *mse = 0.0;
   for (j = 0; j < p->m; j++) {
     vq_kmeans_stats ks;
     kp.seed = p->seed + (uint64_t)j;
@@ -192,6 +200,7 @@ static int train_subspaces(float *cb, const vq_pq_params *p, int iters,
                          NULL, diag);
     if (rc < 0) break;
     if (util) *util += ks.utilization / p->m;
+    if (mse) *mse += ks.mse / p->m; /* equal sub-space widths */
   }
   free(sub);
   return rc < 0 ? rc : VQ_OK;
@@ -349,9 +358,10 @@ static int opq_rounds(float *cb, float *r, const vq_pq_params *p,
   for (t = 0; t < p->opq; t++) {
     rotate(z, src, r, ns, d, nt);
     rc = train_subspaces(cb, p, t ? p->opq_iters : p->iters,
-                         t ? VQ_INIT_GIVEN : p->init, z, ns, d, NULL, diag);
+                         t ? VQ_INIT_GIVEN : p->init, z, ns, d, NULL, NULL,
+                         diag);
     if (rc < 0) goto done;
-    if ((rc = encode_plain(codes, cb, p->m, p->k, d, z, ns, nt)) < 0)
+    if ((rc = encode_plain(codes, NULL, cb, p->m, p->k, d, z, ns, nt)) < 0)
       goto done;
     decode_plain(y, codes, cb, p->m, p->k, d, ns);
     if ((rc = procrustes(r, src, y, ns, d, nt)) < 0) {
@@ -370,9 +380,8 @@ int vq_pq_train(float *codebooks, float *rotation, vq_pq_stats *stats,
                 vq_diag *diag) {
   vq_pq_stats st;
   vq_kmeans_params kp;
-  double t0 = vq_now(), sse = 0.0;
-  float *z = NULL, *y = NULL;
-  int32_t *codes = NULL;
+  double t0 = vq_now();
+  float *z = NULL;
   int nt, rc;
   size_t i;
   if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p))
@@ -398,46 +407,35 @@ int vq_pq_train(float *codebooks, float *rotation, vq_pq_stats *stats,
                          "infinity", (unsigned long)(i / d));
   memset(&st, 0, sizeof st);
   nt = vq_threads(p->nthreads);
-  z = vq_malloc_array(n, d * sizeof *z);
-  y = vq_malloc_array(n, d * sizeof *y);
-  codes = vq_malloc_array(n, (size_t)p->m * sizeof *codes);
-  if (!z || !y || !codes) {
-    rc = vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
-    goto done;
-  }
   if (p->opq) {
+    if (!(z = vq_malloc_array(n, d * sizeof *z))) {
+      rc = vq_diag_set(diag, VQ_ERR_NOMEM, "out of memory");
+      goto done;
+    }
     if ((rc = opq_rounds(codebooks, rotation, p, x, n, d, &st.opq_rounds,
                          diag)) < 0)
       goto done;
     rotate(z, x, rotation, n, d, nt);
-    /* the final codebooks on all vectors, from the rounds' ones */
+    /* the final codebooks on all vectors, from the rounds' ones; the
+     * error in the rotated space is the error (R keeps distances) */
     rc = train_subspaces(codebooks, p, p->iters, VQ_INIT_GIVEN, z, n, d,
-                         &st.utilization, diag);
+                         &st.utilization, &st.mse, diag);
     st.orthogonality = orthogonality(rotation, d);
   } else {
-    memcpy(z, x, n * d * sizeof *z);
-    rc = train_subspaces(codebooks, p, p->iters, p->init, z, n, d,
-                         &st.utilization, diag);
+    rc = train_subspaces(codebooks, p, p->iters, p->init, x, n, d,
+                         &st.utilization, &st.mse, diag);
   }
   if (rc < 0) goto done;
-  if ((rc = encode_plain(codes, codebooks, p->m, p->k, d, z, n, nt)) < 0)
-    goto done;
-  decode_plain(y, codes, codebooks, p->m, p->k, d, n);
-  for (i = 0; i < n * d; i++) {
-    double e = (double)z[i] - y[i];
-    sse += e * e; /* the rotation keeps distances */
-  }
-  st.mse = n ? sse / ((double)n * d) : 0.0;
   st.seconds = vq_now() - t0;
   if (stats) *stats = st;
 done:
-  free(z), free(y), free(codes);
+  free(z);
   return rc;
 }
 
-int vq_pq_encode(int32_t *codes, const float *codebooks, const float *rotation,
-                 int m, size_t k, size_t d, const float *x, size_t n,
-                 int nthreads) {
+int vq_pq_encode(int32_t *codes, float *err, const float *codebooks,
+                 const float *rotation, int m, size_t k, size_t d,
+                 const float *x, size_t n, int nthreads) {
   float *z = NULL;
   int rc;
   if (!codes || !codebooks || !x || check_shape(m, k, d) < 0)
@@ -446,7 +444,7 @@ int vq_pq_encode(int32_t *codes, const float *codebooks, const float *rotation,
     if (!(z = vq_malloc_array(n, d * sizeof *z))) return VQ_ERR_NOMEM;
     rotate(z, x, rotation, n, d, vq_threads(nthreads));
   }
-  rc = encode_plain(codes, codebooks, m, k, d, z ? z : x, n,
+  rc = encode_plain(codes, err, codebooks, m, k, d, z ? z : x, n,
                     vq_threads(nthreads));
   free(z);
   return rc;

@@ -41,7 +41,7 @@ static double pq_mse(const float *cb, const float *rot, int m, size_t k,
   float *y = malloc(n * d * sizeof *y);
   double s = 0.0;
   size_t i;
-  CHECK_EQ_INT(vq_pq_encode(codes, cb, rot, m, k, d, x, n, 0), VQ_OK);
+  CHECK_EQ_INT(vq_pq_encode(codes, NULL, cb, rot, m, k, d, x, n, 0), VQ_OK);
   CHECK_EQ_INT(vq_pq_decode(y, codes, cb, rot, m, k, d, n), VQ_OK);
   for (i = 0; i < n * d; i++) s += ((double)x[i] - y[i]) * (x[i] - y[i]);
   free(codes), free(y);
@@ -81,7 +81,7 @@ static void test_codes_and_tables(vq_rng *r) {
   tab = malloc(nq * m * k * sizeof *tab);
   y = malloc(nq * d * sizeof *y);
   /* distances from the queries to the reconstructions of other vectors */
-  CHECK_EQ_INT(vq_pq_encode(codes, cb, rot, m, k, d, x + 100 * d, nq, 1),
+  CHECK_EQ_INT(vq_pq_encode(codes, NULL, cb, rot, m, k, d, x + 100 * d, nq, 1),
                VQ_OK);
   CHECK_EQ_INT(vq_pq_decode(y, codes, cb, rot, m, k, d, nq), VQ_OK);
   CHECK_EQ_INT(vq_pq_distance_tables(tab, cb, rot, m, k, d, x, nq, 2),
@@ -200,7 +200,7 @@ static void test_errors(vq_rng *r) {
   x[7] = NAN;
   CHECK_EQ_INT(vq_pq_train(cb, rot, NULL, &pp, x, n, d, NULL),
                VQ_ERR_NONFINITE);
-  CHECK_EQ_INT(vq_pq_encode(codes, cb, NULL, 4, 4, d, x, 1, 1),
+  CHECK_EQ_INT(vq_pq_encode(codes, NULL, cb, NULL, 4, 4, d, x, 1, 1),
                VQ_ERR_INVALID_ARG);
   free(x);
 }

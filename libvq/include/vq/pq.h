@@ -55,7 +55,8 @@ VQ_EXPORT int vq_pq_params_init_(vq_pq_params *p, uint32_t abi,
   vq_pq_params_init_((p), VQ_ABI_VERSION, (uint32_t)sizeof(*(p)))
 
 typedef struct vq_pq_stats {
-  double mse;             /* mean squared error per component, all n */
+  double mse;             /* mean squared error per component, all n (the
+                             sub-spaces' k-means statistics) */
   double utilization;     /* mean share of each sub-space's codewords used */
   int opq_rounds;         /* OPQ rounds run */
   double orthogonality;   /* max |R^T R - I| (0 without OPQ) */
@@ -72,10 +73,14 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pq_train(
     vq_diag *diag);
 
 /* Codes [n, m] of x [n, d]: for each sub-space the nearest codeword of
- * the (rotated, when rotation is not NULL) sub-vector. */
+ * the (rotated, when rotation is not NULL) sub-vector. err (may be NULL)
+ * receives each vector's squared error, the sum of the sub-spaces'
+ * squared distances as the search computes them (|z|^2 + |c|^2 - 2 z.c,
+ * clamped at 0; in the rotated space, which keeps distances). */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_pq_encode(
-    int32_t *codes, const float *codebooks, const float *rotation, int m,
-    size_t k, size_t d, const float *x, size_t n, int nthreads);
+    int32_t *codes, float *err, const float *codebooks,
+    const float *rotation, int m, size_t k, size_t d, const float *x,
+    size_t n, int nthreads);
 
 /* The reconstruction [n, d] of codes [n, m] (rotated back). Codes out of
  * [0, k) are VQ_ERR_INVALID_ARG. */
