@@ -147,13 +147,14 @@ typedef struct beam_work {
   int32_t *hist, *next_hist; /* B x stages codes */
   beam_cand *top;         /* B best candidates, sorted */
   double *xc;             /* with tables: x . c for every codeword */
-  double *acc;            /* with tables: one candidate's cross terms */
+  double *acc;            /* with tables: a stage's |c|^2 - 2 x . c */
+  float *cross;           /* with tables: one candidate's cross terms */
 } beam_work;
 
 static void beam_free(beam_work *w) {
   free(w->res), free(w->next), free(w->norm), free(w->next_norm);
   free(w->hist), free(w->next_hist), free(w->top);
-  free(w->xc), free(w->acc);
+  free(w->xc), free(w->acc), free(w->cross);
 }
 
 static int beam_alloc(beam_work *w, int beam, int stages, size_t k,
@@ -162,8 +163,9 @@ static int beam_alloc(beam_work *w, int beam, int stages, size_t k,
   if (tables) {
     w->xc = vq_malloc_array((size_t)stages * k, sizeof *w->xc);
     w->acc = vq_malloc_array(k, sizeof *w->acc);
-    if (!w->xc || !w->acc) {
-      free(w->xc), free(w->acc);
+    w->cross = vq_malloc_array(k, sizeof *w->cross);
+    if (!w->xc || !w->acc || !w->cross) {
+      free(w->xc), free(w->acc), free(w->cross);
       return VQ_ERR_NOMEM;
     }
   }
@@ -175,7 +177,8 @@ static int beam_alloc(beam_work *w, int beam, int stages, size_t k,
   w->next_hist = vq_malloc_array((size_t)beam * stages, sizeof *w->hist);
   w->top = vq_malloc_array((size_t)beam, sizeof *w->top);
   if (!w->res || !w->next || !w->norm || !w->next_norm || !w->hist ||
-      !w->next_hist || !w->top || (tables && (!w->xc || !w->acc))) {
+      !w->next_hist || !w->top ||
+      (tables && (!w->xc || !w->acc || !w->cross))) {
     beam_free(w);
     return VQ_ERR_NOMEM;
   }
@@ -196,22 +199,24 @@ static void beam_insert(beam_cand *top, int *m, int cap, double score,
   top[i].score = score, top[i].parent = parent, top[i].code = code;
 }
 
-/* acc[j] -= row[j] (row float), two lanes at a time where the compiler
- * has vector extensions; each element the same operation either way. */
-static void sub_row(double *acc, const float *row, size_t k) {
+/* acc[j] += row[j], four lanes at a time where the compiler has vector
+ * extensions; each element the same operation either way. */
+static void add_row(float *acc, const float *row, size_t k) {
   size_t j = 0;
 #if defined(__GNUC__)
-  typedef double d2 __attribute__((vector_size(16)));
-  for (; j + 4 <= k; j += 4) {
-    d2 a0, a1, r0 = {row[j], row[j + 1]}, r1 = {row[j + 2], row[j + 3]};
+  typedef float f4 __attribute__((vector_size(16)));
+  for (; j + 8 <= k; j += 8) {
+    f4 a0, a1, r0, r1;
     memcpy(&a0, acc + j, sizeof a0);
-    memcpy(&a1, acc + j + 2, sizeof a1);
-    a0 -= r0, a1 -= r1;
+    memcpy(&a1, acc + j + 4, sizeof a1);
+    memcpy(&r0, row + j, sizeof r0);
+    memcpy(&r1, row + j + 4, sizeof r1);
+    a0 += r0, a1 += r1;
     memcpy(acc + j, &a0, sizeof a0);
-    memcpy(acc + j + 2, &a1, sizeof a1);
+    memcpy(acc + j + 4, &a1, sizeof a1);
   }
 #endif
-  for (; j < k; j++) acc[j] -= row[j];
+  for (; j < k; j++) acc[j] += row[j];
 }
 
 /* Offset of the table of <c_t,a, c_s,j> (t < s) among all stage pairs. */
@@ -221,7 +226,9 @@ static size_t pair_offset(int t, int s, size_t k) {
 
 /* With tables, r_b . c_j = x . c_j - sum over the stages t before s of
  * <c_t (the candidate's code), c_j>: K additions per stage before, not a
- * d-long dot product. */
+ * d-long dot product. The score |r_b - c_j|^2 is then |r_b|^2 +
+ * (|c_j|^2 - 2 x . c_j), the same for every candidate of the stage, plus
+ * twice the cross terms (summed in float, as the tables hold them). */
 static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
                             const float *x, const float *cb,
                             const double *cnorm, const float *ip, int stages,
@@ -242,14 +249,21 @@ static void encode_beam_one(beam_work *w, int32_t *codes, float *err,
     for (b = 0; b < live; b++) {
       const float *r = w->res + (size_t)b * d;
       if (ip) {
-        const double *xc = w->xc + (size_t)s * k;
-        double *acc = w->acc;
-        for (j = 0; j < k; j++) acc[j] = xc[j];
-        for (t = 0; t < s; t++)
-          sub_row(acc, ip + pair_offset(t, s, k) +
-                           (size_t)w->hist[(size_t)b * stages + t] * k, k);
+        const double *base = w->acc;
+        float *cr = w->cross;
+        if (b == 0) { /* once per stage: |c_j|^2 - 2 x . c_j */
+          const double *xc = w->xc + (size_t)s * k;
+          for (j = 0; j < k; j++) w->acc[j] = cn[j] - 2.0 * xc[j];
+        }
+        for (t = 0; t < s; t++) {
+          const float *row = ip + pair_offset(t, s, k) +
+                             (size_t)w->hist[(size_t)b * stages + t] * k;
+          if (t == 0) memcpy(cr, row, k * sizeof *cr);
+          else add_row(cr, row, k);
+        }
         for (j = 0; j < k; j++) {
-          double score = w->norm[b] - 2.0 * acc[j] + cn[j];
+          double score = w->norm[b] + base[j] +
+                         (s ? 2.0 * (double)cr[j] : 0.0);
           /* most candidates lose to the current B-th: one compare */
           if (m < beam || score < w->top[beam - 1].score)
             beam_insert(w->top, &m, beam, score, b, (int32_t)j);
