@@ -105,27 +105,6 @@ static inline unsigned vq_cdf_search(const uint16_t *cdf, uint16_t scale2,
 }
 #endif
 
-/* Takes [lo, lo + f) of 2^15, hi = lo + f (last: the interval reaches
- * the top and takes the rounding remainder), then refills the range. The
- * state stays in locals: byte loads may alias the decoder's fields. */
-static inline void vq_rc_dec_take(vq_rc_dec *d, uint32_t r, uint32_t lo,
-                                  uint32_t f, int last) {
-  uint32_t range = d->range, code = d->code - r * lo;
-  range = last ? range - r * lo : r * f;
-  if (code >= range) { /* only a damaged stream gets here */
-    d->error = 1;
-    code = 0;
-  }
-  while (range < (1u << 24)) {
-    size_t pos = d->pos;
-    range <<= 8;
-    code = code << 8 | (pos < d->size ? d->buf[pos] : 0);
-    if (pos <= d->size) d->pos = pos + 1;
-  }
-  d->range = range;
-  d->code = code;
-}
-
 /* The symbol whose scaled interval holds code, for a CDF of n + 1
  * entries; the boundaries are counted without a branch on the data
  * (r * cum(j) <= code exactly when cum(j) <= code / r). */
@@ -139,7 +118,7 @@ static inline unsigned vq_rc_dec_cdf(vq_rc_dec *d, const uint16_t *cdf,
   s = vq_cdf_search(cdf, (uint16_t)(2 * scale), (uint16_t)t, b);
   lo = b[s];
   hi = s + 1 < n ? b[s + 1] : VQ_CDF_ONE;
-  vq_rc_dec_take(d, r, lo, hi - lo, s + 1 >= n);
+  vq_rc_dec_range(d, lo, hi - lo, VQ_CDF_ONE, r);
   return s;
 }
 
@@ -152,8 +131,8 @@ static inline unsigned vq_rc_dec_adaptive(vq_rc_dec *d, vq_cdf *m) {
 static inline int vq_rc_dec_binary(vq_rc_dec *d, vq_bit_model *m) {
   uint32_t r = d->range >> VQ_CDF_BITS, split = vq_bit_split(m);
   int bit = d->code >= r * split;
-  if (bit) vq_rc_dec_take(d, r, split, VQ_CDF_ONE - split, 1);
-  else vq_rc_dec_take(d, r, 0, split, 0);
+  if (bit) vq_rc_dec_range(d, split, VQ_CDF_ONE - split, VQ_CDF_ONE, r);
+  else vq_rc_dec_range(d, 0, split, VQ_CDF_ONE, r);
   vq_bit_adapt(m, bit);
   return bit;
 }

@@ -135,15 +135,25 @@ static inline uint32_t vq_rc_dec_total_target(const vq_rc_dec *d,
   return v < total - 1 ? v : total - 1;
 }
 
+/* The state stays in locals while refilling: the byte loads may alias
+ * the decoder's fields, which would otherwise be stored and reloaded at
+ * every byte. */
 static inline void vq_rc_dec_range(vq_rc_dec *d, uint32_t lo, uint32_t f,
                                    uint32_t total, uint32_t r) {
-  d->code -= r * lo;
-  d->range = lo + f < total ? r * f : d->range - r * lo;
-  if (d->code >= d->range) { /* only a damaged stream gets here */
+  uint32_t code = d->code - r * lo;
+  uint32_t range = lo + f < total ? r * f : d->range - r * lo;
+  if (code >= range) { /* only a damaged stream gets here */
     d->error = 1;
-    d->code = 0;
+    code = 0;
   }
-  vq_rc_dec_normalize(d);
+  while (range < (1u << 24)) {
+    size_t pos = d->pos;
+    range <<= 8;
+    code = code << 8 | (pos < d->size ? d->buf[pos] : 0);
+    if (pos <= d->size) d->pos = pos + 1;
+  }
+  d->range = range;
+  d->code = code;
 }
 
 static inline void vq_rc_dec_freq(vq_rc_dec *d, uint32_t lo, uint32_t f,
