@@ -38,9 +38,32 @@ static void usage(FILE *f) {
 typedef struct book {
   vq_codebook *cb;
   int stages, pq;
-  size_t k, d;
+  size_t k, d;           /* d: the codewords' dimension */
   const float *rot;
+  size_t din;            /* the vectors' dimension (d without a PCA) */
+  const float *mean, *enc, *dec; /* PCA projector, or NULL */
 } book;
+
+/* The optional PCA projector: projector.mean [1, din], .encode [din, d]
+ * and .decode [d, din]. */
+static int load_projector(book *b, const char *path) {
+  size_t r[3], c[3];
+  b->din = b->d;
+  b->mean = vq_codebook_tensor(b->cb, "projector.mean", &r[0], &c[0]);
+  b->enc = vq_codebook_tensor(b->cb, "projector.encode", &r[1], &c[1]);
+  b->dec = vq_codebook_tensor(b->cb, "projector.decode", &r[2], &c[2]);
+  if (!b->mean && !b->enc && !b->dec) return 0;
+  if (!b->mean || !b->enc || !b->dec || r[0] != 1 || c[0] > VQ_PCA_MAX_DIM ||
+      r[1] != c[0] || c[1] != b->d || r[2] != b->d || c[2] != c[0] ||
+      b->d > c[0] || b->pq) {
+    cli_error(prog, "%s: its projector tensors do not fit together and with "
+              "codewords of dimension %zu (mean [1, D], encode [D, %zu], "
+              "decode [%zu, D], D >= %zu)", path, b->d, b->d, b->d, b->d);
+    return VQ_EXIT_DATA;
+  }
+  b->din = c[0];
+  return 0;
+}
 
 static int load_pq(book *b, const char *path) {
   const char *mm = vq_codebook_meta(b->cb, "pq.m");
@@ -56,7 +79,7 @@ static int load_pq(book *b, const char *path) {
               path, vq_codebook_k(b->cb));
     return VQ_EXIT_DATA;
   }
-  b->d = vq_codebook_d(b->cb) * (size_t)b->stages;
+  b->d = b->din = vq_codebook_d(b->cb) * (size_t)b->stages;
   if ((b->rot && r != b->d) ||
       (!b->rot && !strcmp(vq_codebook_kind(b->cb), "opq"))) {
     cli_error(prog, "%s: an opq codebook needs a rotation of %zu x %zu",
@@ -77,7 +100,7 @@ static int load_book(book *b, const char *path) {
   if (!strcmp(kind, "kmeans")) {
     b->stages = 1;
     b->k = vq_codebook_k(b->cb);
-    return 0;
+    return load_projector(b, path);
   }
   ms = vq_codebook_meta(b->cb, "rvq.stages");
   mk = vq_codebook_meta(b->cb, "rvq.k");
@@ -95,7 +118,57 @@ static int load_book(book *b, const char *path) {
               "codewords", path, ms, mk, vq_codebook_k(b->cb));
     return VQ_EXIT_DATA;
   }
-  return 0;
+  return load_projector(b, path);
+}
+
+/* RVQ codes of x [n, din] through the projector: each vector's squared
+ * error in the original space. */
+static int proj_encode(const book *b, int32_t *codes, float *err,
+                       const float *x, size_t n, int beam, int threads) {
+  float *z = malloc(n * b->d * sizeof *z);
+  float *xr = malloc(n * b->din * sizeof *xr);
+  size_t i, j;
+  int rc = z && xr ? 0 : VQ_ERR_NOMEM;
+  if (rc == 0)
+    rc = vq_project(z, x, n, b->din, b->d, b->mean, b->enc, threads);
+  if (rc == 0)
+    rc = vq_rvq_encode(codes, NULL, vq_codebook_cdata(b->cb), b->stages,
+                       b->k, b->d, z, n, beam, threads);
+  if (rc == 0)
+    rc = vq_rvq_decode(z, codes, b->stages, b->stages,
+                       vq_codebook_cdata(b->cb), b->k, b->d, n);
+  if (rc == 0)
+    rc = vq_unproject(xr, z, n, b->din, b->d, b->mean, b->dec, threads);
+  for (i = 0; rc == 0 && i < n; i++) {
+    double e = 0.0;
+    for (j = 0; j < b->din; j++) {
+      double t = (double)xr[i * b->din + j] - x[i * b->din + j];
+      e += t * t;
+    }
+    err[i] = (float)e;
+  }
+  free(z), free(xr);
+  return rc;
+}
+
+/* Share of each stage's codewords that the codes use. */
+static void stage_use(const book *b, const int32_t *codes, size_t n,
+                      double *use) {
+  unsigned char *seen = calloc(b->k, 1);
+  int s;
+  for (s = 0; s < b->stages; s++) {
+    size_t i, cnt = 0;
+    use[s] = -1.0;
+    if (!seen) continue;
+    memset(seen, 0, b->k);
+    for (i = 0; i < n; i++) {
+      int32_t c = codes[i * (size_t)b->stages + (size_t)s];
+      cnt += !seen[c];
+      seen[c] = 1;
+    }
+    use[s] = (double)cnt / (double)b->k;
+  }
+  free(seen);
 }
 
 /* PQ codes and each vector's squared error. */
@@ -123,9 +196,9 @@ static int cmd_encode(const book *b, const char *in, const char *out,
   rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, in);
   d = a->ndim >= 1 ? (size_t)a->shape[a->ndim - 1] : 0;
-  if (d != b->d || a->count == 0) {
+  if (d != b->din || a->count == 0) {
     cli_error(prog, "%s: vectors of dimension %zu for a codebook of "
-              "dimension %zu", in, d, b->d);
+              "dimension %zu", in, d, b->din);
     vq_array_destroy(a);
     return VQ_EXIT_DATA;
   }
@@ -144,6 +217,8 @@ static int cmd_encode(const book *b, const char *in, const char *out,
       }
     if (rc == 0 && b->pq)
       rc = pq_encode(b, codes, err, x, n, threads);
+    else if (rc == 0 && b->mean)
+      rc = proj_encode(b, codes, err, x, n, beam, threads);
     else if (rc == 0)
       rc = vq_rvq_encode(codes, err, vq_codebook_cdata(b->cb), b->stages,
                          b->k, d, x, n, beam, threads);
@@ -157,15 +232,27 @@ static int cmd_encode(const book *b, const char *in, const char *out,
     if (rc < 0) rc = cli_fail(prog, rc, &diag, out);
   }
   if (rc == 0) {
+    double use[VQ_RVQ_MAX_STAGES > VQ_PQ_MAX_M ? VQ_RVQ_MAX_STAGES
+                                               : VQ_PQ_MAX_M];
+    int s;
+    double t1 = cli_now();
     for (i = 0; i < n; i++) sse += err[i];
-    if (json)
+    stage_use(b, codes, n, use);
+    if (json) {
       printf("{\"vectors\": %zu, \"stages\": %d, \"k\": %zu, \"beam\": %d, "
-             "\"mse\": %.10g, \"seconds\": %.6f}\n", n, b->stages, b->k,
-             beam, sse / ((double)n * (double)d), cli_now() - t0);
-    else if (!quiet)
+             "\"mse\": %.10g, \"utilization_per_stage\": [", n, b->stages,
+             b->k, beam, sse / ((double)n * (double)d));
+      for (s = 0; s < b->stages; s++)
+        printf("%s%.6f", s ? ", " : "", use[s]);
+      printf("], \"seconds\": %.6f}\n", t1 - t0);
+    } else if (!quiet) {
       fprintf(stderr, "%s: %zu vectors -> %d codes each (K = %zu), mse "
-              "%.6g\n", in, n, b->stages, b->k,
+              "%.6g, codewords used", in, n, b->stages, b->k,
               sse / ((double)n * (double)d));
+      for (s = 0; s < b->stages; s++)
+        fprintf(stderr, "%s %.1f%%", s ? "," : "", 100.0 * use[s]);
+      fputc('\n', stderr);
+    }
   }
   free(codes);
   free(err);
@@ -173,7 +260,7 @@ static int cmd_encode(const book *b, const char *in, const char *out,
 }
 
 static int cmd_decode(const book *b, const char *in, const char *out,
-                      int use, int json, int quiet) {
+                      int use, int threads, int json, int quiet) {
   vq_diag diag = {{0}};
   vq_array *a = NULL;
   int32_t *codes = NULL;
@@ -202,7 +289,7 @@ static int cmd_decode(const book *b, const char *in, const char *out,
   }
   n = (size_t)a->shape[0];
   codes = malloc((n ? n : 1) * (size_t)b->stages * sizeof *codes);
-  y = malloc((n ? n : 1) * b->d * sizeof *y);
+  y = malloc((n ? n : 1) * (b->d + b->din) * sizeof *y);
   if (!codes || !y) {
     rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, in);
     goto done;
@@ -223,11 +310,16 @@ static int cmd_decode(const book *b, const char *in, const char *out,
   else
     rc = vq_rvq_decode(y, codes, b->stages, use, vq_codebook_cdata(b->cb),
                        b->k, b->d, n);
+  if (rc == 0 && b->mean) { /* back through the projector */
+    float *x = y + n * b->d;
+    rc = vq_unproject(x, y, n, b->din, b->d, b->mean, b->dec, threads);
+    memmove(y, x, n * b->din * sizeof *y);
+  }
   if (rc < 0) {
     rc = cli_fail(prog, rc, NULL, in);
     goto done;
   }
-  shape[0] = n, shape[1] = b->d;
+  shape[0] = n, shape[1] = b->din;
   rc = vq_npy_write(out, VQ_DTYPE_F32, 2, shape, y, &diag);
   if (rc < 0) {
     rc = cli_fail(prog, rc, &diag, out);
@@ -313,7 +405,7 @@ int main(int argc, char **argv) {
   }
   rc = !strcmp(cmd, "encode")
            ? cmd_encode(&b, argv[optind], out, beam, threads, json, quiet)
-           : cmd_decode(&b, argv[optind], out, use, json, quiet);
+           : cmd_decode(&b, argv[optind], out, use, threads, json, quiet);
   vq_codebook_destroy(b.cb);
   return rc;
 }

@@ -38,8 +38,13 @@ static void usage(FILE *f) {
 "  --refine N              rvq: rounds of joint least-squares refinement\n"
 "                          of all stages, each kept if it lowers the\n"
 "                          error (default 0)\n"
-"  --init kmeans++|random  initialisation (default kmeans++; rvq: of the\n"
-"                          first stage)\n"
+"  --projector P           kmeans, rvq: none (default), pca:D (train on\n"
+"                          the D leading principal axes), simvq\n"
+"                          (codewords C = [Z 1] W, W re-solved by least\n"
+"                          squares at every iteration), or pca:D+simvq\n"
+"  --whiten                with pca:D, scale the axes to unit variance\n"
+"  --init kmeans++|random  initialisation (default kmeans++, random with\n"
+"                          simvq; rvq: of the first stage)\n"
 "  --init-residual kmeans++|random\n"
 "                          rvq: initialisation of the later stages\n"
 "                          (default random)\n"
@@ -71,6 +76,8 @@ typedef struct opts {
   int stages, beam, refine;
   int pq_m, opq, opq_rounds;   /* pq: sub-spaces, OPQ on, its rounds */
   vq_kmeans_init init_residual; /* rvq: seeding of stages after the first */
+  int init_given;              /* --init was given */
+  int simvq, pca_dim, whiten;  /* --projector, --whiten */
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
   const char *out, *weights;
@@ -82,7 +89,7 @@ enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
-  OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS
+  OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS, OPT_PROJECTOR, OPT_WHITEN
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +115,8 @@ static const struct option long_opts[] = {
   {"init-residual", required_argument, 0, OPT_INITRES},
   {"opq", no_argument, 0, OPT_OPQ},
   {"opq-rounds", required_argument, 0, OPT_OPQROUNDS},
+  {"projector", required_argument, 0, OPT_PROJECTOR},
+  {"whiten", no_argument, 0, OPT_WHITEN},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -124,6 +133,35 @@ static int parse_kernel(const char *s, vq_kernel *k) {
   return 0;
 }
 
+/* --projector: none, simvq, pca:D, or both joined by '+'. */
+static int parse_projector(opts *o, const char *arg) {
+  const char *p = arg;
+  o->simvq = 0, o->pca_dim = 0;
+  if (!strcmp(arg, "none")) return 0;
+  while (*p) {
+    const char *e = strchr(p, '+');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    char item[32];
+    if (len == 0 || len >= sizeof item) break;
+    memcpy(item, p, len);
+    item[len] = 0;
+    if (!strcmp(item, "simvq") && !o->simvq) {
+      o->simvq = 1;
+    } else if (!strncmp(item, "pca:", 4) && !o->pca_dim) {
+      if (cli_parse_int(prog, "--projector pca:D", item + 4, 1,
+                        VQ_PCA_MAX_DIM, &o->pca_dim))
+        return 1;
+    } else {
+      break;
+    }
+    if (!e) return 0;
+    p = e + 1;
+  }
+  cli_error(prog, "--projector: expected none, simvq, pca:D or "
+            "pca:D+simvq, got '%s'", arg);
+  return 1;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_one(opts *o, int c, const char *arg) {
   uint64_t u;
@@ -136,9 +174,12 @@ static int parse_one(opts *o, int c, const char *arg) {
     case OPT_ITERS:
       return cli_parse_int(prog, "--iters", arg, 0, 1000000, &o->km.iters)
                  ? 1 : -1;
+    case OPT_PROJECTOR: return parse_projector(o, arg) ? 1 : -1;
+    case OPT_WHITEN: o->whiten = 1; return -1;
     case OPT_INIT:
     case OPT_INITRES: {
       vq_kmeans_init *to = c == OPT_INIT ? &o->km.init : &o->init_residual;
+      if (c == OPT_INIT) o->init_given = 1;
       if (!strcmp(arg, "kmeans++")) *to = VQ_INIT_KMEANSPP;
       else if (!strcmp(arg, "random")) *to = VQ_INIT_RANDOM;
       else {
@@ -226,6 +267,10 @@ static int parse_args(opts *o, int argc, char **argv) {
   if (o->ninputs < 1) return cli_error(prog, "no input given"), 1;
   if (!o->use_patches && o->ninputs > 1)
     return cli_error(prog, "several inputs need --patch (images)"), 1;
+  if (o->whiten && !o->pca_dim)
+    return cli_error(prog, "--whiten needs --projector pca:D"), 1;
+  if (o->simvq && !o->init_given) o->km.init = VQ_INIT_RANDOM;
+  o->km.simvq = o->simvq;
   return -1;
 }
 
@@ -327,6 +372,97 @@ static int load_input(data *dt, const opts *o) {
   return load_npy(dt, o->inputs[0]);
 }
 
+/* --projector pca:D: the fitted projector and the training vectors in
+ * its space, which the quantizer trains on (dt->x and dt->d are switched
+ * to them; x and din keep the originals). */
+typedef struct proj {
+  size_t din, dz;
+  const float *x;
+  float *mean, *enc, *dec, *z;
+  double kept;           /* share of the variance on the kept axes */
+} proj;
+
+static void proj_free(proj *pj) {
+  free(pj->mean), free(pj->enc), free(pj->dec), free(pj->z);
+}
+
+static int proj_fit(proj *pj, const opts *o, data *dt) {
+  vq_diag diag = {{0}};
+  double *var = NULL, tot = 0.0, kept = 0.0;
+  size_t i, dz = (size_t)o->pca_dim;
+  int rc;
+  memset(pj, 0, sizeof *pj);
+  if (!o->pca_dim) return 0;
+  if (dz > dt->d || dt->d > VQ_PCA_MAX_DIM) {
+    cli_error(prog, "--projector pca:%d: the vectors have %zu dimensions "
+              "(PCA needs D <= %zu and at most %d)", o->pca_dim, dt->d,
+              dt->d, VQ_PCA_MAX_DIM);
+    return VQ_EXIT_USAGE;
+  }
+  pj->din = dt->d, pj->dz = dz, pj->x = dt->x;
+  pj->mean = malloc(dt->d * sizeof *pj->mean);
+  pj->enc = malloc(dt->d * dz * sizeof *pj->enc);
+  pj->dec = malloc(dt->d * dz * sizeof *pj->dec);
+  pj->z = dt->n <= SIZE_MAX / sizeof(float) / dz
+              ? malloc(dt->n * dz * sizeof *pj->z) : NULL;
+  var = malloc(dt->d * sizeof *var);
+  if (!pj->mean || !pj->enc || !pj->dec || !pj->z || !var) {
+    free(var);
+    return cli_fail(prog, VQ_ERR_NOMEM, NULL, "PCA");
+  }
+  rc = vq_pca_train(pj->mean, pj->enc, pj->dec, var, dt->x, dt->n, dt->d,
+                    dz, o->whiten, o->km.nthreads, &diag);
+  if (rc == 0)
+    rc = vq_project(pj->z, dt->x, dt->n, dt->d, dz, pj->mean, pj->enc,
+                    o->km.nthreads);
+  for (i = 0; i < dt->d; i++) tot += var[i], kept += i < dz ? var[i] : 0.0;
+  free(var);
+  if (rc < 0) return cli_fail(prog, rc, &diag, "PCA");
+  pj->kept = tot > 0.0 ? kept / tot : 1.0;
+  dt->x = pj->z, dt->d = dz;
+  return 0;
+}
+
+/* The projector's tensors and metadata in the codebook. */
+static int proj_save(vq_codebook *cb, const proj *pj, const opts *o);
+
+/* The error in the original space of every prefix of the stages of a
+ * codebook trained after the projector: mse[s] for stages 1..s+1. */
+static int proj_mse(const proj *pj, const float *cb, int stages, size_t k,
+                    int beam, int nt, size_t n, double *mse) {
+  int32_t *codes = malloc(n * (size_t)stages * sizeof *codes);
+  float *zr = malloc(n * pj->dz * sizeof *zr);
+  float *xr = malloc(n * pj->din * sizeof *xr);
+  int rc = codes && zr && xr ? 0 : VQ_ERR_NOMEM, s;
+  if (rc == 0)
+    rc = vq_rvq_encode(codes, NULL, cb, stages, k, pj->dz, pj->z, n, beam,
+                       nt);
+  for (s = 1; s <= stages && rc == 0; s++) {
+    double sse = 0.0;
+    size_t i;
+    rc = vq_rvq_decode(zr, codes, stages, s, cb, k, pj->dz, n);
+    if (rc == 0)
+      rc = vq_unproject(xr, zr, n, pj->din, pj->dz, pj->mean, pj->dec, nt);
+    for (i = 0; rc == 0 && i < n * pj->din; i++) {
+      double t = (double)xr[i] - pj->x[i];
+      sse += t * t;
+    }
+    mse[s - 1] = sse / ((double)n * (double)pj->din);
+  }
+  free(codes), free(zr), free(xr);
+  return rc;
+}
+
+/* The projector's JSON fields, each followed by ", ". */
+static void proj_json(const opts *o, const proj *pj, double zmse) {
+  printf("\"projector\": \"%s\", ", pj->dz && o->simvq ? "pca+simvq"
+         : pj->dz ? "pca" : o->simvq ? "simvq" : "none");
+  if (pj->dz)
+    printf("\"input_dim\": %zu, \"whiten\": %s, \"variance_kept\": %.6f, "
+           "\"mse_projected\": %.10g, ", pj->din, o->whiten ? "true" : "false",
+           pj->kept, zmse);
+}
+
 /* Progress line on stderr; *user is set while a line is open. */
 static int progress(const vq_progress *p, void *user) {
   int *open_line = user;
@@ -352,6 +488,24 @@ static int set_meta(vq_codebook *cb, const char *key, const char *fmt, ...) {
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   return vq_codebook_set_meta(cb, key, buf);
+}
+
+static int proj_save(vq_codebook *cb, const proj *pj, const opts *o) {
+  int rc = 0;
+  if (o->simvq && (rc = vq_codebook_set_meta(cb, "simvq", "1")) < 0)
+    return rc;
+  if (!pj->dz) return 0;
+  rc |= vq_codebook_set_tensor(cb, "projector.mean", pj->mean, 1, pj->din);
+  rc |= vq_codebook_set_tensor(cb, "projector.encode", pj->enc, pj->din,
+                               pj->dz);
+  rc |= vq_codebook_set_tensor(cb, "projector.decode", pj->dec, pj->dz,
+                               pj->din);
+  rc |= vq_codebook_set_meta(cb, "projector", "pca");
+  rc |= set_meta(cb, "projector.dim", "%zu", pj->dz);
+  rc |= set_meta(cb, "projector.input_dim", "%zu", pj->din);
+  rc |= set_meta(cb, "projector.whiten", "%d", o->whiten);
+  rc |= set_meta(cb, "projector.variance_kept", "%.9g", pj->kept);
+  return rc ? VQ_ERR_NOMEM : VQ_OK;
 }
 
 /* How image patches were cut, when they were the input. */
@@ -392,15 +546,18 @@ static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
   return rc ? VQ_ERR_NOMEM : VQ_OK;
 }
 
-static void report(const opts *o, const data *dt, const vq_kmeans_stats *s) {
+static void report(const opts *o, const data *dt, const vq_kmeans_stats *s,
+                   const proj *pj, double zmse) {
   if (o->json) {
     printf("{\"k\": %zu, \"d\": %zu, \"n\": %zu, \"n_train\": %zu, "
            "\"mse\": %.10g, \"utilization\": %.6f, \"perplexity\": %.4f, "
            "\"seconds\": %.4f, \"iterations\": %d, \"best_redo\": %d, "
-           "\"empty_reseeds\": %zu, \"output\": ",
+           "\"empty_reseeds\": %zu, ",
            o->km.k, dt->d, dt->n, s->n_train, s->mse, s->utilization,
            s->perplexity, s->seconds, s->iterations, s->best_redo,
            s->empty_reseeds);
+    proj_json(o, pj, zmse);
+    printf("\"output\": ");
     cli_json_string(stdout, o->out);
     printf("}\n");
   } else if (!o->quiet) {
@@ -414,10 +571,12 @@ static void report(const opts *o, const data *dt, const vq_kmeans_stats *s) {
   }
 }
 
-static int train_and_save(opts *o, const data *dt, const float *w) {
+static int train_and_save(opts *o, const data *dt, const float *w,
+                          const proj *pj) {
   vq_diag diag = {{0}};
   vq_kmeans_stats st;
   vq_codebook *cb;
+  double zmse = 0.0;
   int open_line = 0;
   int rc = vq_codebook_create(&cb, "kmeans", o->km.k, dt->d);
   if (rc < 0) return cli_fail(prog, rc, NULL, "codebook");
@@ -428,11 +587,22 @@ static int train_and_save(opts *o, const data *dt, const float *w) {
   rc = vq_kmeans_train(vq_codebook_data(cb), &st, &o->km, dt->x, dt->n,
                        dt->d, w, &diag);
   if (open_line) fputc('\n', stderr);
+  zmse = st.mse;
+  if (rc == 0 && pj->dz)
+    rc = proj_mse(pj, vq_codebook_cdata(cb), 1, o->km.k, 1, o->km.nthreads,
+                  dt->n, &st.mse);
   if (rc == 0) rc = add_meta(cb, o, dt, &st);
+  if (rc == 0) rc = proj_save(cb, pj, o);
+  if (rc == 0 && pj->dz)
+    rc = set_meta(cb, "train.mse_projected", "%.17g", zmse) ? VQ_ERR_NOMEM
+                                                           : 0;
   if (rc == 0) rc = vq_codebook_save(cb, o->out, &diag);
   vq_codebook_destroy(cb);
   if (rc < 0) return cli_fail(prog, rc, &diag, "k-means");
-  report(o, dt, &st);
+  report(o, dt, &st, pj, zmse);
+  if (pj->dz && !o->quiet && !o->json)
+    printf("  after PCA to %zu of %zu dimensions (%.2f%% of the variance): "
+           "mse %.6g there\n", pj->dz, pj->din, 100.0 * pj->kept, zmse);
   if (st.utilization < 1.0 && !o->quiet && !o->json)
     fprintf(stderr, "%s: warning: %.1f%% of centroids are unused (fewer "
             "distinct vectors than k?)\n", prog, 100.0 * (1 - st.utilization));
@@ -442,10 +612,12 @@ static int train_and_save(opts *o, const data *dt, const float *w) {
 static int cmd_kmeans(int argc, char **argv) {
   opts o;
   data dt;
+  proj pj;
   vq_array *w = NULL;
   int rc;
   memset(&o, 0, sizeof o);
   memset(&dt, 0, sizeof dt);
+  memset(&pj, 0, sizeof pj);
   if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
@@ -465,7 +637,9 @@ static int cmd_kmeans(int argc, char **argv) {
   }
   rc = load_input(&dt, &o);
   if (rc == 0 && o.weights) rc = load_weights(&w, o.weights, dt.n);
-  if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL);
+  if (rc == 0) rc = proj_fit(&pj, &o, &dt);
+  if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL, &pj);
+  proj_free(&pj);
   vq_array_destroy(w);
   vq_array_destroy(dt.arr);
   free(dt.own);
@@ -474,7 +648,8 @@ static int cmd_kmeans(int argc, char **argv) {
 
 /* ---- vqtrain rvq ------------------------------------------------------- */
 
-static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s) {
+static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s,
+                       const proj *pj, double zmse) {
   int i;
   if (o->json) {
     printf("{\"kind\": \"rvq\", \"stages\": %d, \"k\": %zu, \"d\": %zu, "
@@ -486,8 +661,10 @@ static void report_rvq(const opts *o, const data *dt, const vq_rvq_stats *s) {
     for (i = 0; i < s->stages; i++)
       printf("%s%.6f", i ? ", " : "", s->utilization[i]);
     printf("], \"mse_before_refine\": %.10g, \"refine_rounds\": %d, "
-           "\"seconds\": %.4f, \"output\": ", s->mse_before_refine,
-           s->refine_rounds, s->seconds);
+           "\"seconds\": %.4f, ", s->mse_before_refine, s->refine_rounds,
+           s->seconds);
+    proj_json(o, pj, zmse);
+    printf("\"output\": ");
     cli_json_string(stdout, o->out);
     printf("}\n");
   } else if (!o->quiet) {
@@ -538,9 +715,12 @@ static int cmd_rvq(int argc, char **argv) {
   vq_codebook *cb = NULL;
   opts o;
   data dt;
+  proj pj;
+  double zmse = 0.0;
   int rc, open_line = 0;
   memset(&o, 0, sizeof o);
   memset(&dt, 0, sizeof dt);
+  memset(&pj, 0, sizeof pj);
   if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch) ||
       vq_rvq_params_init(&rp))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
@@ -554,6 +734,7 @@ static int cmd_rvq(int argc, char **argv) {
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);
+  if (rc == 0) rc = proj_fit(&pj, &o, &dt);
   if (rc) goto done;
   rp.stages = o.stages;
   rp.k = o.km.k;
@@ -567,6 +748,7 @@ static int cmd_rvq(int argc, char **argv) {
   rp.init_per_centroid = o.km.init_per_centroid;
   rp.tol = o.km.tol;
   rp.nthreads = o.km.nthreads;
+  rp.simvq = o.simvq;
   if (cli_show_progress(o.quiet || o.json, o.verbose)) {
     rp.progress = progress;
     rp.progress_user = &open_line;
@@ -584,14 +766,28 @@ static int cmd_rvq(int argc, char **argv) {
   }
   rc = vq_rvq_train(vq_codebook_data(cb), &st, &rp, dt.x, dt.n, dt.d, &diag);
   if (open_line) fputc('\n', stderr);
+  zmse = st.mse;
+  if (rc == 0 && pj.dz) {
+    rc = proj_mse(&pj, vq_codebook_cdata(cb), st.stages, o.km.k, o.beam,
+                  o.km.nthreads, dt.n, st.mse_stage);
+    st.mse = st.mse_stage[st.stages - 1];
+  }
   if (rc == 0) rc = rvq_meta(cb, &o, &dt, &st);
+  if (rc == 0) rc = proj_save(cb, &pj, &o);
+  if (rc == 0 && pj.dz)
+    rc = set_meta(cb, "train.mse_projected", "%.17g", zmse) ? VQ_ERR_NOMEM
+                                                           : 0;
   if (rc == 0) rc = vq_codebook_save(cb, o.out, &diag);
   if (rc < 0) {
     rc = cli_fail(prog, rc, &diag, "rvq");
     goto done;
   }
-  report_rvq(&o, &dt, &st);
+  report_rvq(&o, &dt, &st, &pj, zmse);
+  if (pj.dz && !o.quiet && !o.json)
+    printf("  after PCA to %zu of %zu dimensions (%.2f%% of the variance): "
+           "mse %.6g there\n", pj.dz, pj.din, 100.0 * pj.kept, zmse);
 done:
+  proj_free(&pj);
   vq_codebook_destroy(cb);
   vq_array_destroy(dt.arr);
   free(dt.own);
@@ -616,9 +812,10 @@ static int cmd_pq(int argc, char **argv) {
   o.opq_rounds = 10;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.weights || o.km.spherical || o.km.nredo > 1 || o.stages != 0 ||
-      o.beam || o.refine) {
-    cli_error(prog, "pq: --weights, --spherical, --nredo, --stages, --beam "
-              "and --refine do not apply");
+      o.beam || o.refine || o.simvq || o.pca_dim) {
+    cli_error(prog, "pq: --weights, --spherical, --nredo, --stages, --beam, "
+              "--refine and --projector do not apply (--opq learns its "
+              "rotation)");
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);

@@ -10,13 +10,21 @@
 #include "vq/safetensors.h"
 
 #define KIND_MAX 32
+#define NAME_MAX_LEN 48
+#define EXTRA_MAX_COUNT ((size_t)1 << 28) /* floats in one extra tensor */
+
+typedef struct vq_cb_tensor {
+  char name[NAME_MAX_LEN];
+  size_t rows, cols;
+  float *data;
+} vq_cb_tensor;
 
 struct vq_codebook {
   char kind[KIND_MAX];
   size_t k, d;
   float *data;
-  float *rot;            /* [nrot, nrot] or NULL */
-  size_t nrot;
+  vq_cb_tensor extra[VQ_CODEBOOK_MAX_TENSORS];
+  size_t nextra;
   char **mkey, **mval;
   size_t nm, cap;
 };
@@ -59,7 +67,7 @@ void vq_codebook_destroy(vq_codebook *cb) {
   for (i = 0; i < cb->nm; i++) free(cb->mkey[i]), free(cb->mval[i]);
   free(cb->mkey), free(cb->mval);
   vq_free(cb->data);
-  free(cb->rot);
+  for (i = 0; i < cb->nextra; i++) free(cb->extra[i].data);
   free(cb);
 }
 
@@ -73,25 +81,83 @@ const float *vq_codebook_cdata(const vq_codebook *cb) {
   return cb ? cb->data : NULL;
 }
 
-int vq_codebook_set_rotation(vq_codebook *cb, const float *rotation,
-                             size_t r) {
+static int valid_name(const char *name) {
+  size_t i, n = name ? strlen(name) : 0;
+  if (n == 0 || n >= NAME_MAX_LEN || !strcmp(name, "codebook")) return 0;
+  for (i = 0; i < n; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') ||
+          (name[i] >= 'A' && name[i] <= 'Z') ||
+          (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+          name[i] == '.' || name[i] == '-'))
+      return 0;
+  return 1;
+}
+
+static vq_cb_tensor *find_extra(const vq_codebook *cb, const char *name) {
+  size_t i;
+  for (i = 0; cb && name && i < cb->nextra; i++)
+    if (!strcmp(cb->extra[i].name, name))
+      return (vq_cb_tensor *)&cb->extra[i];
+  return NULL;
+}
+
+int vq_codebook_set_tensor(vq_codebook *cb, const char *name,
+                           const float *data, size_t rows, size_t cols) {
+  vq_cb_tensor *t;
   float *m = NULL;
-  size_t n;
-  if (!cb || (rotation && (r == 0 || r > 65536))) return VQ_ERR_INVALID_ARG;
-  if (rotation) {
-    n = r * r;
-    if (!(m = vq_malloc_array(n, sizeof *m))) return VQ_ERR_NOMEM;
-    memcpy(m, rotation, n * sizeof *m);
+  size_t n = 0;
+  if (!cb || !valid_name(name)) return VQ_ERR_INVALID_ARG;
+  if (data && (rows == 0 || cols == 0 || vq_mul_size(rows, cols, &n) ||
+               n > EXTRA_MAX_COUNT))
+    return VQ_ERR_INVALID_ARG;
+  t = find_extra(cb, name);
+  if (!data) {
+    if (t) {
+      free(t->data);
+      *t = cb->extra[--cb->nextra];
+    }
+    return VQ_OK;
   }
-  free(cb->rot);
-  cb->rot = m;
-  cb->nrot = rotation ? r : 0;
+  if (!t && cb->nextra == VQ_CODEBOOK_MAX_TENSORS) return VQ_ERR_LIMIT;
+  if (!(m = vq_malloc_array(n, sizeof *m))) return VQ_ERR_NOMEM;
+  memcpy(m, data, n * sizeof *m);
+  if (!t) {
+    t = &cb->extra[cb->nextra++];
+    strcpy(t->name, name);
+  } else {
+    free(t->data);
+  }
+  t->data = m, t->rows = rows, t->cols = cols;
   return VQ_OK;
 }
 
+const float *vq_codebook_tensor(const vq_codebook *cb, const char *name,
+                                size_t *rows, size_t *cols) {
+  const vq_cb_tensor *t = find_extra(cb, name);
+  if (rows) *rows = t ? t->rows : 0;
+  if (cols) *cols = t ? t->cols : 0;
+  return t ? t->data : NULL;
+}
+
+size_t vq_codebook_tensor_count(const vq_codebook *cb) {
+  return cb ? cb->nextra : 0;
+}
+
+const char *vq_codebook_tensor_name(const vq_codebook *cb, size_t i) {
+  return cb && i < cb->nextra ? cb->extra[i].name : NULL;
+}
+
+int vq_codebook_set_rotation(vq_codebook *cb, const float *rotation,
+                             size_t r) {
+  if (!cb || (rotation && (r == 0 || r > 65536))) return VQ_ERR_INVALID_ARG;
+  return vq_codebook_set_tensor(cb, "rotation", rotation, r, r);
+}
+
 const float *vq_codebook_rotation(const vq_codebook *cb, size_t *r) {
-  if (r) *r = cb && cb->rot ? cb->nrot : 0;
-  return cb ? cb->rot : NULL;
+  size_t rows, cols;
+  const float *m = vq_codebook_tensor(cb, "rotation", &rows, &cols);
+  if (r) *r = m && rows == cols ? rows : 0;
+  return m && rows == cols ? m : NULL;
 }
 
 static int reserved(const char *key) { return !strncmp(key, "libvq.", 6); }
@@ -164,10 +230,11 @@ int vq_codebook_save(const vq_codebook *cb, const char *path,
     rc = vq_st_writer_meta(w, cb->mkey[i], cb->mval[i]);
   if (rc == 0)
     rc = vq_st_writer_add(w, "codebook", VQ_DTYPE_F32, 2, shape, cb->data);
-  if (rc == 0 && cb->rot) {
-    uint64_t rs[2];
-    rs[0] = rs[1] = cb->nrot;
-    rc = vq_st_writer_add(w, "rotation", VQ_DTYPE_F32, 2, rs, cb->rot);
+  for (i = 0; rc == 0 && i < cb->nextra; i++) {
+    uint64_t es[2];
+    es[0] = cb->extra[i].rows, es[1] = cb->extra[i].cols;
+    rc = vq_st_writer_add(w, cb->extra[i].name, VQ_DTYPE_F32, 2, es,
+                          cb->extra[i].data);
   }
   if (rc == 0) rc = vq_st_writer_write(w, path, diag);
   else vq_diag_set(diag, rc, "%s: %s", path, vq_strerror(rc));
@@ -232,30 +299,49 @@ static int load_tensor(vq_codebook **out, const vq_st *st, const char *path,
   return rc;
 }
 
-/* The optional "rotation" tensor: square, floating point, finite. */
-static int load_rotation(vq_codebook *cb, const vq_st *st, const char *path,
-                         vq_diag *diag) {
-  int i = vq_st_find(st, "rotation"), ndim, rc;
-  uint64_t shape[VQ_MAX_DIMS], j;
-  vq_dtype dt;
-  vq_array *a;
-  if (i < 0) return VQ_OK;
-  vq_st_tensor_info(st, (size_t)i, NULL, &dt, &ndim, shape);
-  if (ndim != 2 || shape[0] != shape[1] || shape[0] == 0 ||
-      shape[0] > 65536)
-    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor 'rotation' must "
-                       "be square, [r, r] with 1 <= r <= 65536", path);
-  if (dt != VQ_DTYPE_F32 && dt != VQ_DTYPE_F16 && dt != VQ_DTYPE_BF16 &&
-      dt != VQ_DTYPE_F64)
-    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor 'rotation' is %s, "
-                       "not floating point", path, vq_dtype_name(dt));
-  if ((rc = vq_st_read(&a, st, (size_t)i, VQ_DTYPE_F32, diag)) < 0) return rc;
-  for (j = 0; j < a->count; j++)
-    if (!isfinite(((const float *)a->data)[j])) break;
-  if (j < a->count) rc = vq_diag_set(diag, VQ_ERR_NONFINITE, "%s: rotation "
-                                     "holds NaN or infinity", path);
-  else rc = vq_codebook_set_rotation(cb, a->data, (size_t)shape[0]);
-  vq_array_destroy(a);
+/* The tensors beside "codebook": floating point, 1-D (kept as [1, n]) or
+ * 2-D, finite, within EXTRA_MAX_COUNT floats and VQ_CODEBOOK_MAX_TENSORS
+ * of them; "rotation" square. */
+static int load_extra(vq_codebook *cb, const vq_st *st, const char *path,
+                      vq_diag *diag) {
+  size_t i, cnt = vq_st_tensor_count(st);
+  int rc = VQ_OK;
+  for (i = 0; i < cnt && rc == VQ_OK; i++) {
+    uint64_t shape[VQ_MAX_DIMS], j, rows, cols;
+    const char *name;
+    vq_dtype dt;
+    vq_array *a;
+    int ndim;
+    vq_st_tensor_info(st, i, &name, &dt, &ndim, shape);
+    if (!strcmp(name, "codebook")) continue;
+    rows = ndim == 2 ? shape[0] : 1;
+    cols = ndim == 2 ? shape[1] : ndim == 1 ? shape[0] : 0;
+    if (!valid_name(name) || (ndim != 1 && ndim != 2) || rows == 0 ||
+        cols == 0 || rows > EXTRA_MAX_COUNT || cols > EXTRA_MAX_COUNT ||
+        rows * cols > EXTRA_MAX_COUNT)
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor '%s' must be a "
+                         "vector or matrix of at most %lu values", path,
+                         name, (unsigned long)EXTRA_MAX_COUNT);
+    if (!strcmp(name, "rotation") && (rows != cols || ndim != 2))
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor 'rotation' must "
+                         "be square, [r, r]", path);
+    if (dt != VQ_DTYPE_F32 && dt != VQ_DTYPE_F16 && dt != VQ_DTYPE_BF16 &&
+        dt != VQ_DTYPE_F64)
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: tensor '%s' is %s, not "
+                         "floating point", path, name, vq_dtype_name(dt));
+    if (cb->nextra == VQ_CODEBOOK_MAX_TENSORS)
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: more than %d tensors "
+                         "beside 'codebook'", path, VQ_CODEBOOK_MAX_TENSORS);
+    if ((rc = vq_st_read(&a, st, i, VQ_DTYPE_F32, diag)) < 0) return rc;
+    for (j = 0; j < a->count; j++)
+      if (!isfinite(((const float *)a->data)[j])) break;
+    if (j < a->count) rc = vq_diag_set(diag, VQ_ERR_NONFINITE, "%s: tensor "
+                                       "'%s' holds NaN or infinity", path,
+                                       name);
+    else rc = vq_codebook_set_tensor(cb, name, a->data, (size_t)rows,
+                                     (size_t)cols);
+    vq_array_destroy(a);
+  }
   return rc;
 }
 
@@ -269,7 +355,7 @@ int vq_codebook_load(vq_codebook **out, const char *path, vq_diag *diag) {
   if ((rc = vq_st_open(&st, path, NULL, diag)) < 0) return rc;
   rc = check_header(st, path, diag);
   if (rc == VQ_OK) rc = load_tensor(out, st, path, diag);
-  if (rc == VQ_OK) rc = load_rotation(*out, st, path, diag);
+  if (rc == VQ_OK) rc = load_extra(*out, st, path, diag);
   for (i = 0; rc == VQ_OK && i < vq_st_meta_count(st); i++) {
     const char *k, *v;
     vq_st_meta_at(st, i, &k, &v);

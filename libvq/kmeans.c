@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "linalg.h"
 #include "vq/kmeans.h"
 #include "dsp/dist.h"
 #include "kmeanspp.h"
@@ -60,6 +61,9 @@ int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
       p->init != VQ_INIT_GIVEN)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown init method %d",
                        (int)p->init);
+  if (p->simvq && p->spherical)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codebooks are not "
+                       "spherical");
   if (p->init == VQ_INIT_GIVEN && p->nredo != 1)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "given centroids are one "
                        "start: nredo must be 1");
@@ -97,6 +101,9 @@ typedef struct km {
   const vq_dist_impl *impl;
   size_t reseeds;
   int exact_sse;         /* final statistics: exact errors */
+  double *z;             /* SimVQ: [Z 1], k x (d + 1), or NULL */
+  double *wmap;          /* SimVQ: W, (d + 1) x d */
+  double *g;             /* SimVQ: normal equations, (d + 1) x (d + 1) */
 } km;
 
 static double weight(const km *s, size_t i) { return s->w ? s->w[i] : 1.0; }
@@ -271,17 +278,75 @@ static int assign_sse(km *s, double *sse) {
   return rc;
 }
 
+/* ---- SimVQ ------------------------------------------------------------- */
+
+/* Z from the starting centroids, W = [I; 0] (so C = Z at first). */
+static void simvq_start(km *s) {
+  size_t j, a, e = s->d + 1;
+  for (j = 0; j < s->k; j++) {
+    for (a = 0; a < s->d; a++) s->z[j * e + a] = s->c[j * s->d + a];
+    s->z[j * e + s->d] = 1.0;
+  }
+  for (a = 0; a < e * s->d; a++) s->wmap[a] = a / s->d == a % s->d;
+}
+
+/* W from the clusters' weights and means (in s->c after
+ * update_centroids): min sum_j wsum_j |z_j W - mean_j|^2 + lambda
+ * |W - W_old|^2, lambda a millionth of the mean diagonal of the normal
+ * equations (it keeps W where the assignments do not determine it); then
+ * C = Z W. Row a of the normal equations is one thread's, summed over j
+ * in order. */
+static void simvq_update(km *s) {
+  size_t e = s->d + 1, d = s->d, a;
+  double *b = s->wmap, tr = 0.0, lambda;
+  double *bb = s->g + e * e; /* right-hand side, e x d */
+  long r;
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+  for (r = 0; r < (long)e; r++) {
+    double *gr = s->g + (size_t)r * e, *br = bb + (size_t)r * d;
+    size_t j, c;
+    memset(gr, 0, e * sizeof *gr);
+    memset(br, 0, d * sizeof *br);
+    for (j = 0; j < s->k; j++) {
+      double wz = s->wsum[j] * s->z[j * e + (size_t)r];
+      const double *zj = s->z + j * e;
+      const float *mj = s->c + j * d;
+      if (wz == 0.0) continue;
+      for (c = 0; c < e; c++) gr[c] += wz * zj[c];
+      for (c = 0; c < d; c++) br[c] += wz * mj[c];
+    }
+  }
+  for (a = 0; a < e; a++) tr += s->g[a * e + a];
+  lambda = 1e-6 * tr / (double)e + 1e-300;
+  for (a = 0; a < e * d; a++) bb[a] += lambda * b[a];
+  if (vq_cholesky_solve(s->g, bb, e, d, lambda) == 0)
+    memcpy(b, bb, e * d * sizeof *b);
+#pragma omp parallel for num_threads(s->nt) schedule(static)
+  for (r = 0; r < (long)s->k; r++) {
+    const double *zj = s->z + (size_t)r * e;
+    float *cj = s->c + (size_t)r * d;
+    size_t c, l;
+    for (c = 0; c < d; c++) {
+      double t = 0.0;
+      for (l = 0; l < e; l++) t += zj[l] * b[l * d + c];
+      cj[c] = (float)t;
+    }
+  }
+}
+
 /* Runs the iterations; on return s->c holds the final centroids. */
 static int lloyd(km *s, int redo, int *iters_run) {
   const vq_kmeans_params *p = s->p;
   double prev = INFINITY;
   int it, rc;
+  if (s->z) simvq_start(s);
   for (it = 1; it <= p->iters; it++) {
     double t0 = vq_now();
     usage u;
     if ((rc = assign(s)) < 0 || (rc = update_centroids(s)) < 0) return rc;
     u = usage_stats(s);
-    if ((rc = reseed_empty(s)) < 0) return rc;
+    if (s->z) simvq_update(s);
+    else if ((rc = reseed_empty(s)) < 0) return rc;
     *iters_run = it;
     if (p->progress) {
       vq_progress pr;
@@ -306,6 +371,7 @@ static void km_free(km *s) {
   vq_free(s->c);
   free(s->idx), free(s->dist), free(s->order), free(s->start);
   free(s->wsum), free(s->sse_c), free(s->xnorm);
+  free(s->z), free(s->wmap), free(s->g);
   vq_index_destroy(s->ix);
 }
 
@@ -319,6 +385,13 @@ static int km_alloc(km *s) {
   s->sse_c = vq_malloc_array(s->k, sizeof(double));
   s->xnorm = vq_malloc_array(s->n, sizeof(float));
   s->impl = vq_dist_select(s->p->kernel);
+  if (s->p->simvq) {
+    size_t e = s->d + 1;
+    s->z = vq_malloc_array(s->k, e * sizeof(double));
+    s->wmap = vq_malloc_array(e, s->d * sizeof(double));
+    s->g = vq_malloc_array(e, (e + s->d) * sizeof(double));
+    if (!s->z || !s->wmap || !s->g) return VQ_ERR_NOMEM;
+  }
   if (!s->c || !s->idx || !s->dist || !s->order || !s->start || !s->wsum ||
       !s->sse_c || !s->xnorm)
     return VQ_ERR_NOMEM;

@@ -39,6 +39,9 @@ libvqcore_la_SOURCES = \
   libvq/container.c \
   libvq/tokenfile.c \
   libvq/pq.c \
+  libvq/linalg.c \
+  libvq/linalg.h \
+  libvq/projector.c \
   libvq/pvq.c \
   libvq/pvqsearch.c \
   libvq/pvqfile.c \
@@ -87,6 +90,7 @@ vqinclude_HEADERS = \
   libvq/include/vq/container.h \
   libvq/include/vq/tokenfile.h \
   libvq/include/vq/pq.h \
+  libvq/include/vq/projector.h \
   libvq/include/vq/pvq.h \
   libvq/include/vq/rangecoder.h \
   libvq/include/vq/imagecodec.h \

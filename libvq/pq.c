@@ -18,6 +18,7 @@
 #include "vq/pq.h"
 #include "vq/search.h"
 #include "internal.h"
+#include "linalg.h"
 
 int vq_pq_params_init_(vq_pq_params *p, uint32_t abi, uint32_t size) {
   if (abi != VQ_ABI_VERSION || size != sizeof(*p)) return VQ_ERR_ABI;
@@ -61,57 +62,10 @@ static void axpy_d(double *o, double v, const float *y, size_t d) {
   for (; b < d; b++) o[b] += v * y[b];
 }
 
-/* out = x M for rows x of d and M d x d: every element summed over a in
- * order (o[b] += x[a] M[a][b]), four rows and eight columns at a time
- * where the compiler has vector extensions, so that the loads of M are
- * shared; the same arithmetic either way, so the result depends neither
- * on the thread count nor on the path. out may not alias x. */
-static void mat_rows(float *out, const float *x, const float *m, size_t n,
-                     size_t d, int nt) {
-  long i4, n4 = (long)((n + 3) / 4);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i4 = 0; i4 < n4; i4++) {
-    size_t i0 = (size_t)i4 * 4, rows = n - i0 < 4 ? n - i0 : 4, a, b = 0, t;
-#if defined(__GNUC__)
-    typedef float f4 __attribute__((vector_size(16)));
-    if (rows == 4)
-      for (; b + 8 <= d; b += 8) {
-        f4 acc[4][2];
-        for (t = 0; t < 4; t++) acc[t][0] = acc[t][1] = (f4){0, 0, 0, 0};
-        for (a = 0; a < d; a++) {
-          f4 m0, m1;
-          memcpy(&m0, m + a * d + b, sizeof m0);
-          memcpy(&m1, m + a * d + b + 4, sizeof m1);
-          for (t = 0; t < 4; t++) {
-            float v = x[(i0 + t) * d + a];
-            f4 vv = {v, v, v, v};
-            acc[t][0] += vv * m0;
-            acc[t][1] += vv * m1;
-          }
-        }
-        for (t = 0; t < 4; t++) {
-          memcpy(out + (i0 + t) * d + b, &acc[t][0], sizeof acc[t][0]);
-          memcpy(out + (i0 + t) * d + b + 4, &acc[t][1], sizeof acc[t][1]);
-        }
-      }
-#endif
-    for (t = 0; t < rows; t++) {
-      const float *xi = x + (i0 + t) * d;
-      float *o = out + (i0 + t) * d;
-      size_t c;
-      for (c = b; c < d; c++) {
-        float sum = 0.0f;
-        for (a = 0; a < d; a++) sum += xi[a] * m[a * d + c];
-        o[c] = sum;
-      }
-    }
-  }
-}
-
 /* out = x R. */
 static void rotate(float *out, const float *x, const float *r, size_t n,
                    size_t d, int nt) {
-  mat_rows(out, x, r, n, d, nt);
+  vq_mat_rows(out, x, r, n, d, d, nt);
 }
 
 /* out = y R^T (back from the rotated space). */
@@ -122,7 +76,7 @@ static int unrotate(float *out, const float *y, const float *r, size_t n,
   if (!rt) return VQ_ERR_NOMEM;
   for (a = 0; a < d; a++)
     for (b = 0; b < d; b++) rt[b * d + a] = r[a * d + b];
-  mat_rows(out, y, rt, n, d, 1);
+  vq_mat_rows(out, y, rt, n, d, d, 1);
   free(rt);
   return VQ_OK;
 }
@@ -208,85 +162,6 @@ static int train_subspaces(float *cb, const vq_pq_params *p, int iters,
   return rc < 0 ? rc : VQ_OK;
 }
 
-/* One-sided Jacobi SVD of the d x d matrix whose columns are the rows of
- * w (w = A^T, row-major): rotates pairs of rows until all are orthogonal.
- * On return row j of w is s_j u_j (u_j the j-th left singular vector, a
- * column of U), row j of vt the j-th right singular vector, s[j] = |row j
- * of w|. Plain double arithmetic in a fixed order. */
-static void jacobi_svd(double *w, double *vt, double *s, size_t d) {
-  size_t p, q, i;
-  int sweep, rotated = 1;
-  for (p = 0; p < d * d; p++) vt[p] = p % (d + 1) == 0 ? 1.0 : 0.0;
-  for (sweep = 0; sweep < 60 && rotated; sweep++) {
-    rotated = 0;
-    for (p = 0; p + 1 < d; p++)
-      for (q = p + 1; q < d; q++) {
-        double *wp = w + p * d, *wq = w + q * d, al = 0, be = 0, ga = 0;
-        double ze, t, c, sn;
-        for (i = 0; i < d; i++) {
-          al += wp[i] * wp[i];
-          be += wq[i] * wq[i];
-          ga += wp[i] * wq[i];
-        }
-        if (ga == 0.0 || fabs(ga) <= 1e-15 * sqrt(al * be)) continue;
-        rotated = 1;
-        ze = (be - al) / (2.0 * ga);
-        t = (ze >= 0 ? 1.0 : -1.0) / (fabs(ze) + sqrt(1.0 + ze * ze));
-        c = 1.0 / sqrt(1.0 + t * t);
-        sn = c * t;
-        for (i = 0; i < d; i++) {
-          double a = wp[i], b = wq[i];
-          wp[i] = c * a - sn * b;
-          wq[i] = sn * a + c * b;
-        }
-        wp = vt + p * d, wq = vt + q * d;
-        for (i = 0; i < d; i++) {
-          double a = wp[i], b = wq[i];
-          wp[i] = c * a - sn * b;
-          wq[i] = sn * a + c * b;
-        }
-      }
-  }
-  for (p = 0; p < d; p++) {
-    double t = 0.0;
-    for (i = 0; i < d; i++) t += w[p * d + i] * w[p * d + i];
-    s[p] = sqrt(t);
-  }
-}
-
-/* Rows of w divided by s: orthonormal rows u_j; a row whose s is (next to)
- * zero is replaced by a unit vector orthogonal to the others (Gram-Schmidt
- * on the axes). */
-static void unit_rows(double *w, const double *s, size_t d) {
-  double top = 0.0;
-  size_t j, i, e, l;
-  for (j = 0; j < d; j++)
-    if (s[j] > top) top = s[j];
-  for (j = 0; j < d; j++)
-    if (s[j] > 1e-12 * top && s[j] > 0.0)
-      for (i = 0; i < d; i++) w[j * d + i] /= s[j];
-  for (j = 0; j < d; j++) {
-    if (s[j] > 1e-12 * top && s[j] > 0.0) continue;
-    for (e = 0; e < d; e++) {
-      double nn = 0.0;
-      for (i = 0; i < d; i++) w[j * d + i] = i == e ? 1.0 : 0.0;
-      for (l = 0; l < d; l++) {
-        double pr = 0.0;
-        if (l == j || (!(s[l] > 1e-12 * top && s[l] > 0.0) && l > j))
-          continue;
-        for (i = 0; i < d; i++) pr += w[l * d + i] * w[j * d + i];
-        for (i = 0; i < d; i++) w[j * d + i] -= pr * w[l * d + i];
-      }
-      for (i = 0; i < d; i++) nn += w[j * d + i] * w[j * d + i];
-      if (nn > 0.25) {
-        nn = sqrt(nn);
-        for (i = 0; i < d; i++) w[j * d + i] /= nn;
-        break;
-      }
-    }
-  }
-}
-
 /* R = U V^T from the SVD of m = x^T y (d x d, accumulated in double in
  * row order). */
 static int procrustes(float *r, const float *x, const float *y, size_t n,
@@ -314,8 +189,8 @@ static int procrustes(float *r, const float *x, const float *y, size_t n,
     if (!isfinite(w[a])) rc = VQ_ERR_NONFINITE;
   }
   if (rc < 0) goto done;
-  jacobi_svd(w, vt, s, d);
-  unit_rows(w, s, d);
+  vq_jacobi_svd(w, vt, s, d);
+  vq_unit_rows(w, s, d);
   /* R[a][b] = sum_j u_j[a] v_j[b] */
   for (a = 0; a < (long)d; a++) {
     size_t b, j;
@@ -362,19 +237,7 @@ static int pca_start(float *r, const float *x, size_t n, size_t d, int m,
     rc = VQ_ERR_NOMEM;
     goto done;
   }
-  for (i = 0; i < n; i++)
-    for (a = 0; a < (long)d; a++) mean[a] += x[i * d + (size_t)a];
-  for (a = 0; a < (long)d; a++) mean[a] /= (double)(n ? n : 1);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (a = 0; a < (long)d; a++) {
-    double *ca = c + (size_t)a * d;
-    size_t j, b;
-    for (j = 0; j < n; j++) {
-      double v = x[j * d + (size_t)a] - mean[a];
-      const float *xj = x + j * d;
-      for (b = 0; b < d; b++) ca[b] += v * (xj[b] - mean[b]);
-    }
-  }
+  vq_covariance(c, mean, x, n, d, nt);
   /* c is symmetric: its rows are its columns, and its SVD is its eigen-
    * decomposition (variances s, axes the rows of c once made unit) */
   for (a = 0; a < (long)(d * d); a++)
@@ -387,8 +250,8 @@ static int pca_start(float *r, const float *x, size_t n, size_t d, int m,
     rc = VQ_ERR_NOMEM;
     goto done;
   }
-  jacobi_svd(c, vt, w, d);
-  unit_rows(c, w, d);
+  vq_jacobi_svd(c, vt, w, d);
+  vq_unit_rows(c, w, d);
   for (i = 0; i < d; i++) { /* the axes by decreasing variance */
     size_t t = i;
     order[i] = i;

@@ -497,6 +497,7 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
   kp.nthreads = p->nthreads;
   kp.progress = p->progress;
   kp.progress_user = p->progress_user;
+  kp.simvq = p->simvq;
   if ((rc = vq_kmeans_params_check(&kp, n, d, diag)) < 0) return rc;
   memset(&st, 0, sizeof st);
   st.stages = p->stages;

@@ -40,10 +40,29 @@ VQ_EXPORT const char *vq_codebook_kind(const vq_codebook *cb);
 VQ_EXPORT float *vq_codebook_data(vq_codebook *cb);
 VQ_EXPORT const float *vq_codebook_cdata(const vq_codebook *cb);
 
-/* An optional second tensor, "rotation", float32 [r, r]: the orthogonal
- * matrix R of OPQ codebooks (vectors are coded as x R). set_rotation
- * copies r * r floats (r <= 65536; NULL removes it); rotation() returns
- * the matrix and its size in *r, or NULL (*r = 0) when there is none. */
+/* Further float32 tensors travel in the file beside "codebook", each a
+ * matrix [rows, cols] (a 1-D tensor reads as [1, n]): "rotation" [d, d]
+ * of OPQ codebooks (vectors are coded as x R), and "projector.mean"
+ * [1, d], "projector.encode" [d, d'] and "projector.decode" [d', d] of
+ * codebooks trained after a PCA projector (see vq/projector.h). At most
+ * VQ_CODEBOOK_MAX_TENSORS; names of letters, digits, '.', '_' and '-',
+ * under 48 characters. set_tensor copies rows * cols floats (NULL removes
+ * the tensor); tensor() returns it and its shape, or NULL (shape 0 x 0).
+ * Unknown names are loaded and saved again unchanged. */
+#define VQ_CODEBOOK_MAX_TENSORS 8
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_set_tensor(
+    vq_codebook *cb, const char *name, const float *data, size_t rows,
+    size_t cols);
+VQ_EXPORT const float *vq_codebook_tensor(const vq_codebook *cb,
+                                          const char *name, size_t *rows,
+                                          size_t *cols);
+VQ_EXPORT size_t vq_codebook_tensor_count(const vq_codebook *cb);
+VQ_EXPORT const char *vq_codebook_tensor_name(const vq_codebook *cb,
+                                              size_t i);
+
+/* The "rotation" tensor: set_rotation copies r * r floats (r <= 65536;
+ * NULL removes it); rotation() returns the matrix and its size in *r, or
+ * NULL (*r = 0) when there is none. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_set_rotation(
     vq_codebook *cb, const float *rotation, size_t r);
 VQ_EXPORT const float *vq_codebook_rotation(const vq_codebook *cb,

@@ -39,6 +39,17 @@ typedef struct vq_kmeans_params {
   vq_kernel kernel;       /* search kernel (default AUTO) */
   vq_progress_fn progress;/* called after every iteration (may be NULL) */
   void *progress_user;
+  int simvq;              /* SimVQ-style reparameterised codebook: the
+                             centroids are C = [Z 1] W, Z the k initial
+                             centroids (kept), W a (d + 1) x d affine map
+                             re-solved by weighted least squares from the
+                             assignments at every iteration, so that every
+                             codeword moves, used or not, and none is
+                             re-seeded. The codewords keep the spread of
+                             their seeds: with VQ_INIT_RANDOM (seeds drawn
+                             from the data) they follow its density, which
+                             keeps them in use on new data at some cost in
+                             error. Not with spherical. (default 0) */
 } vq_kmeans_params;
 
 /* Fills p with defaults. Returns VQ_ERR_ABI if the caller was compiled

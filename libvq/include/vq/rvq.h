@@ -45,6 +45,9 @@ typedef struct vq_rvq_params {
   int nthreads;           /* <= 0: all cores (default 0) */
   vq_progress_fn progress;/* called after every k-means iteration */
   void *progress_user;
+  int simvq;              /* every stage a SimVQ-style reparameterised
+                             codebook (vq_kmeans_params.simvq; default 0);
+                             refinement frees the codewords again */
 } vq_rvq_params;
 
 VQ_EXPORT int vq_rvq_params_init_(vq_rvq_params *p, uint32_t abi,

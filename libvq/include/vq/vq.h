@@ -19,5 +19,6 @@
 #include "imagecodec.h"
 #include "rvq.h"
 #include "pq.h"
+#include "projector.h"
 
 #endif /* VQ_VQ_H */
