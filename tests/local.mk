@@ -28,6 +28,7 @@ VQ_C_TESTS = \
   tests/test_pvq \
   tests/test_rvq \
   tests/test_pq \
+  tests/test_projector \
   tests/test_imagecodec
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
@@ -83,6 +84,9 @@ tests_test_rvq_LDADD = $(VQ_TEST_LDADD)
 tests_test_pq_SOURCES = tests/test_pq.c
 tests_test_pq_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_pq_LDADD = $(VQ_TEST_LDADD)
+tests_test_projector_SOURCES = tests/test_projector.c
+tests_test_projector_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_projector_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # vqtrain rvq and vqtok: JSON statistics, codes numpy reads, prefix
-# decoding, the same codebook and codes for 1 and 2 threads, exit
-# statuses, no output left behind on failure.
+# decoding, the same codebook and codes for 1 and 2 threads, PQ/OPQ,
+# PCA and SimVQ projectors, exit statuses, no output left behind on
+# failure.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}" "${srcdir:?}"
 PY=${PYTHON3:-/usr/bin/python3}
@@ -144,6 +145,85 @@ expect 1 "pq decode --stages" "$K" decode --stages 2 --codebook \
 expect 1 "pq encode --beam" "$K" encode --beam 4 --codebook \
   "$tmp/pq.safetensors" "$tmp/x.npy" -o "$tmp/b.npy"
 check "no output after pq failures" '[ ! -e "$tmp/b.st" ] && [ ! -e "$tmp/b.npy" ]'
+# projectors: PCA to 4 of the 12 dimensions (vectors of 12 in and out,
+# codewords of 4), SimVQ, both with whitening; errors in the original
+# space; 1 and 2 threads; bad options and malformed projector tensors
+expect 0 "vqtrain rvq --projector pca:4" "$T" rvq --json --stages 2 -k 16 \
+  --iters 6 --projector pca:4 --threads 1 "$tmp/x.npy" -o "$tmp/pca1.st"
+cp "$tmp/out" "$tmp/pca.json"
+expect 0 "pca, 2 threads" "$T" rvq -q --stages 2 -k 16 --iters 6 \
+  --projector pca:4 --threads 2 "$tmp/x.npy" -o "$tmp/pca2.st"
+check "pca codebook the same for 1 and 2 threads" \
+  'cmp -s "$tmp/pca1.st" "$tmp/pca2.st"'
+expect 0 "vqtok encode through pca" "$K" encode --json --codebook \
+  "$tmp/pca1.st" "$tmp/x.npy" -o "$tmp/pc.npy"
+cp "$tmp/out" "$tmp/pcaenc.json"
+expect 0 "vqtok decode through pca" "$K" decode -q --codebook \
+  "$tmp/pca1.st" "$tmp/pc.npy" -o "$tmp/pr.npy"
+expect 0 "vqtok decode through pca, 1 stage" "$K" decode -q --stages 1 \
+  --codebook "$tmp/pca1.st" "$tmp/pc.npy" -o "$tmp/pr1.npy"
+check "pca: reconstruction, errors in the original space" "\"$PY\" -c '
+import json, numpy as np
+x = np.load(\"$tmp/x.npy\").astype(np.float64)
+r, r1 = np.load(\"$tmp/pr.npy\"), np.load(\"$tmp/pr1.npy\")
+assert r.shape == x.shape and r.dtype == np.float32, r.shape
+t, e = json.load(open(\"$tmp/pca.json\")), json.load(open(\"$tmp/pcaenc.json\"))
+m = ((r - x) ** 2).mean(); m1 = ((r1 - x) ** 2).mean()
+assert abs(e[\"mse\"] - m) < 1e-4 * m and abs(t[\"mse\"] - m) < 1e-4 * m, (m, e, t)
+assert m1 > m and abs(t[\"mse_per_stage\"][0] - m1) < 1e-4 * m1, (m1, t)
+assert t[\"projector\"] == \"pca\" and t[\"d\"] == 4 and t[\"input_dim\"] == 12
+assert 0.5 < t[\"variance_kept\"] < 1 and t[\"mse_projected\"] > 0, t
+v = np.linalg.eigvalsh(np.cov(x.T, bias=True))[::-1]
+assert abs(t[\"variance_kept\"] - v[:4].sum() / v.sum()) < 1e-5, t
+assert len(e[\"utilization_per_stage\"]) == 2, e'"
+expect 0 "vqtrain kmeans --projector simvq" "$T" kmeans --json -k 16 \
+  --iters 8 --projector simvq "$tmp/x.npy" -o "$tmp/sv.st"
+check "simvq json" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/out\"))
+assert j[\"projector\"] == \"simvq\" and j[\"empty_reseeds\"] == 0, j'"
+expect 0 "vqtok encode, simvq" "$K" encode -q --codebook "$tmp/sv.st" \
+  "$tmp/x.npy" -o "$tmp/svc.npy"
+expect 0 "vqtrain rvq pca:6+simvq --whiten" "$T" rvq --json --stages 2 \
+  -k 16 --iters 6 --projector pca:6+simvq --whiten "$tmp/x.npy" \
+  -o "$tmp/pw.st"
+check "pca+simvq json" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/out\"))
+assert j[\"projector\"] == \"pca+simvq\" and j[\"whiten\"] is True, j'"
+expect 0 "vqtok encode, whitened pca+simvq" "$K" encode -q --codebook \
+  "$tmp/pw.st" "$tmp/x.npy" -o "$tmp/pwc.npy"
+expect 1 "--whiten without pca" "$T" rvq --whiten -k 4 "$tmp/x.npy" \
+  -o "$tmp/b.st"
+expect 1 "--projector bogus" "$T" rvq --projector pca:x -k 4 "$tmp/x.npy" \
+  -o "$tmp/b.st"
+expect 1 "--projector pca:13 of 12" "$T" kmeans --projector pca:13 -k 4 \
+  "$tmp/x.npy" -o "$tmp/b.st"
+expect 1 "pq --projector" "$T" pq --projector simvq -m 4 -k 4 \
+  "$tmp/x.npy" -o "$tmp/b.st"
+"$PY" - "$tmp" <<'PYEOF' || exit 1
+import json, struct, sys, numpy as np
+d = sys.argv[1]
+def save(path, tensors, meta):
+    head, blobs, off = {"__metadata__": meta}, [], 0
+    for name, a in tensors:
+        b = np.ascontiguousarray(a, "<f4").tobytes()
+        head[name] = {"dtype": "F32", "shape": list(a.shape),
+                      "data_offsets": [off, off + len(b)]}
+        blobs.append(b); off += len(b)
+    h = json.dumps(head).encode()
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+meta = {"libvq.kind": "kmeans", "libvq.format_version": "1"}
+cb = np.zeros((4, 3), np.float32)
+save(d + "/badproj.st", [("codebook", cb), ("projector.mean", np.zeros((1, 12))),
+     ("projector.encode", np.zeros((12, 2))), ("projector.decode", np.zeros((3, 12)))], meta)
+save(d + "/halfproj.st", [("codebook", cb), ("projector.mean", np.zeros((1, 12)))], meta)
+PYEOF
+for f in badproj halfproj; do
+  expect 2 "malformed projector ($f)" "$K" encode --codebook "$tmp/$f.st" \
+    "$tmp/x.npy" -o "$tmp/b.npy"
+  check "message names the file ($f)" "grep -q '$f.st' \"$tmp/err\""
+done
+check "no output after projector failures" \
+  '[ ! -e "$tmp/b.st" ] && [ ! -e "$tmp/b.npy" ]'
 expect 0 "vqtok --help" "$K" --help
 expect 0 "vqtok --version" "$K" --version
 
