@@ -38,6 +38,7 @@ libvqcore_la_SOURCES = \
   libvq/sha256.c \
   libvq/container.c \
   libvq/tokenfile.c \
+  libvq/tokenset.c \
   libvq/pq.c \
   libvq/linalg.c \
   libvq/linalg.h \
@@ -89,6 +90,7 @@ vqinclude_HEADERS = \
   libvq/include/vq/sha256.h \
   libvq/include/vq/container.h \
   libvq/include/vq/tokenfile.h \
+  libvq/include/vq/tokenset.h \
   libvq/include/vq/pq.h \
   libvq/include/vq/projector.h \
   libvq/include/vq/pvq.h \

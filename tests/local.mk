@@ -29,12 +29,14 @@ VQ_C_TESTS = \
   tests/test_rvq \
   tests/test_pq \
   tests/test_projector \
+  tests/test_tokenset \
   tests/test_imagecodec
 check_PROGRAMS += $(VQ_C_TESTS)
 TESTS += $(VQ_C_TESTS) \
   tests/test_cli.sh \
   tests/test_codec_cli.sh \
   tests/test_rvq_cli.sh \
+  tests/test_tokens_cli.sh \
   tests/test_image_cli.sh \
   tests/test_golden.sh \
   tests/test_golden_image.sh \
@@ -87,6 +89,9 @@ tests_test_pq_LDADD = $(VQ_TEST_LDADD)
 tests_test_projector_SOURCES = tests/test_projector.c
 tests_test_projector_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_projector_LDADD = $(VQ_TEST_LDADD)
+tests_test_tokenset_SOURCES = tests/test_tokenset.c
+tests_test_tokenset_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
+tests_test_tokenset_LDADD = $(VQ_TEST_LDADD)
 tests_test_image_SOURCES = tests/test_image.c
 tests_test_image_CPPFLAGS = $(VQ_TEST_CPPFLAGS)
 tests_test_image_LDADD = $(VQ_TEST_LDADD)
@@ -104,7 +109,7 @@ fuzz: all
 .PHONY: fuzz
 
 EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
-  tests/test_rvq_cli.sh \
+  tests/test_rvq_cli.sh tests/test_tokens_cli.sh \
   tests/test_image_cli.sh tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
   tests/cli_lib.sh tests/fuzz/build.sh tests/fuzz/make_seeds.py \

@@ -34,9 +34,13 @@ static int patch_check(const vq_image *img, const vq_patch_params *p,
   return VQ_OK;
 }
 
-/* Patches along a side of n samples. */
-static size_t patch_steps(uint32_t n, int patch, int stride) {
-  if (n < (uint32_t)patch) return 0;
+/* Patches along a side of n samples: whole ones, or with pad enough to
+ * cover every sample. */
+static size_t patch_steps(uint32_t n, int patch, int stride, int pad) {
+  if (n < (uint32_t)patch) return pad ? 1 : 0;
+  if (pad)
+    return ((size_t)(n - (uint32_t)patch) + (size_t)stride - 1) /
+               (size_t)stride + 1;
   return (size_t)(n - (uint32_t)patch) / (size_t)stride + 1;
 }
 
@@ -45,8 +49,8 @@ static int patch_grid(const vq_image *img, const vq_patch_params *p,
   int stride, rc = patch_check(img, p, &stride);
   size_t c = p && p->color == VQ_PATCH_RGB ? 3 : 1;
   if (rc != VQ_OK) return rc;
-  *nx = patch_steps(img->width, p->patch, stride);
-  *ny = patch_steps(img->height, p->patch, stride);
+  *nx = patch_steps(img->width, p->patch, stride, p->pad);
+  *ny = patch_steps(img->height, p->patch, stride, p->pad);
   /* patch <= 256, so the dimension cannot overflow */
   *dim = (size_t)p->patch * (size_t)p->patch * c;
   if (*nx && *ny > SIZE_MAX / *nx) return VQ_ERR_LIMIT;
@@ -75,11 +79,15 @@ static float sample(const vq_image *img, size_t i, int k) {
   return (float)((const uint16_t *)img->pixels)[at] / 257.0f;
 }
 
-/* Converts n pixels from index i into dst: c = 1 (luma) or 3 (RGB). */
-static void load_row(float *dst, const vq_image *img, size_t i, int n,
-                     int c) {
+/* Converts n pixels of row y from column x0 into dst: c = 1 (luma) or 3
+ * (RGB); columns and rows past the edges repeat the last ones. */
+static void load_row(float *dst, const vq_image *img, size_t y, size_t x0,
+                     int n, int c) {
   int x, gray = img->channels < 3;
-  for (x = 0; x < n; x++, i++) {
+  size_t row = (y < img->height ? y : img->height - 1) * img->width;
+  for (x = 0; x < n; x++) {
+    size_t xx = x0 + (size_t)x, i;
+    i = row + (xx < img->width ? xx : img->width - 1);
     if (gray) {
       float v = sample(img, i, 0);
       dst[c * x] = v;
@@ -123,10 +131,48 @@ int vq_image_patches(float *out, const vq_image *img,
     for (px = 0; px < nx; px++, out += dim) {
       size_t x0 = px * (size_t)stride, y0 = py * (size_t)stride;
       for (y = 0; y < p->patch; y++)
-        load_row(out + (size_t)y * row, img,
-                 (y0 + (size_t)y) * img->width + x0, p->patch, c);
+        load_row(out + (size_t)y * row, img, y0 + (size_t)y, x0, p->patch,
+                 c);
       if (p->mean_removed)
         remove_mean(out, (size_t)p->patch * (size_t)p->patch, c);
+    }
+  return VQ_OK;
+}
+
+static uint8_t to_u8(float v) {
+  if (!(v > 0.0f)) return 0; /* NaN too */
+  if (v >= 255.0f) return 255;
+  return (uint8_t)(v + 0.5f);
+}
+
+int vq_image_from_patches(vq_image *img, const float *patches,
+                          const vq_patch_params *p) {
+  size_t nx, ny, px, py, dim, c, x, y;
+  if (!img || !patches || !p || p->abi_ != VQ_ABI_VERSION ||
+      p->size_ != sizeof(*p) || !img->pixels || img->depth != 8 ||
+      p->patch < 1 || p->patch > 256 || (p->stride && p->stride != p->patch) ||
+      p->mean_removed)
+    return VQ_ERR_INVALID_ARG;
+  c = p->color == VQ_PATCH_RGB ? 3 : 1;
+  if ((size_t)img->channels != c) return VQ_ERR_INVALID_ARG;
+  nx = (img->width + (size_t)p->patch - 1) / (size_t)p->patch;
+  ny = (img->height + (size_t)p->patch - 1) / (size_t)p->patch;
+  dim = (size_t)p->patch * (size_t)p->patch * c;
+  for (py = 0; py < ny; py++)
+    for (px = 0; px < nx; px++) {
+      const float *v = patches + (py * nx + px) * dim;
+      for (y = 0; y < (size_t)p->patch; y++) {
+        size_t iy = py * (size_t)p->patch + y;
+        uint8_t *row;
+        if (iy >= img->height) break;
+        row = (uint8_t *)img->pixels + iy * img->width * c;
+        for (x = 0; x < (size_t)p->patch; x++) {
+          size_t ix = px * (size_t)p->patch + x, k;
+          if (ix >= img->width) break;
+          for (k = 0; k < c; k++)
+            row[ix * c + k] = to_u8(v[(y * (size_t)p->patch + x) * c + k]);
+        }
+      }
     }
   return VQ_OK;
 }

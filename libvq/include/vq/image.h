@@ -57,6 +57,10 @@ typedef struct vq_patch_params {
   int stride;          /* step between patches (default: P) */
   vq_patch_color color;/* default VQ_PATCH_LUMA */
   int mean_removed;    /* subtract each patch's mean (per channel) */
+  int pad;             /* 1: cover the whole image, the patches past the
+                          right and bottom edges filled by repeating the
+                          last column and row (default 0: whole patches
+                          only) */
 } vq_patch_params;
 
 VQ_EXPORT int vq_patch_params_init_(vq_patch_params *p, uint32_t abi,
@@ -66,7 +70,7 @@ VQ_EXPORT int vq_patch_params_init_(vq_patch_params *p, uint32_t abi,
 
 /* Number of patches and their dimension for an image (alpha ignored).
  * Patches are taken on a grid from the top-left corner; partial patches at
- * the right and bottom edges are skipped. */
+ * the right and bottom edges are skipped, or with pad completed. */
 VQ_EXPORT int vq_image_patch_count(const vq_image *img,
                                    const vq_patch_params *p, size_t *count,
                                    size_t *dim);
@@ -76,6 +80,15 @@ VQ_EXPORT int vq_image_patch_count(const vq_image *img,
  * order, each patch row-major, channels interleaved. */
 VQ_EXPORT int vq_image_patches(float *out, const vq_image *img,
                                const vq_patch_params *p);
+
+/* The inverse for a grid of non-overlapping patches (stride P, no mean
+ * removal): writes the ceil(W / P) x ceil(H / P) patches, in the order
+ * vq_image_patches() gives them, into img, an 8-bit image the caller
+ * created with 1 channel for luma patches or 3 for RGB ones; samples are
+ * rounded and clamped to [0, 255], and what lies past the image's right
+ * and bottom edges is dropped. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_image_from_patches(
+    vq_image *img, const float *patches, const vq_patch_params *p);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include "sha256.h"
 #include "container.h"
 #include "tokenfile.h"
+#include "tokenset.h"
 #include "pvq.h"
 #include "rangecoder.h"
 #include "imagecodec.h"
