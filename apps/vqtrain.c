@@ -13,16 +13,21 @@ static void usage(FILE *f) {
   fprintf(f,
 "Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
 "       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
-"       vqtrain rvq --stages M -k K [options] DATA.npy -o OUT\n"
+"       vqtrain rvq --stages M -k K [options] DATA.npy|IMAGE... -o OUT\n"
 "       vqtrain pq -m M -k K [--opq] [options] DATA.npy -o OUT\n"
+"       vqtrain reduce -k K [options] BIG.safetensors|BIG.npy -o OUT\n"
 "\n"
 "Trains a k-means codebook, a residual quantizer of M stages of K\n"
 "codewords (each stage k-means on the residuals of the stages before), or\n"
 "a product quantizer of M sub-spaces of K codewords (with --opq after a\n"
-"learnt rotation).\n"
-"DATA.npy holds float vectors [N, D] (more dimensions are flattened to\n"
-"[N, last]); images (PNG, JPEG, PPM, PGM, or folders of them) are cut\n"
-"into P x P patches.\n"
+"learnt rotation); or reduces a large codebook (a k-means codebook, or\n"
+"codewords [K0, D] in a .npy, say exported from a VQGAN) to K codewords\n"
+"by k-means over its codewords, writing the map from old to new indices\n"
+"(int32 [K0], --map, default OUT.map.npy).\n"
+"DATA.npy holds float vectors [N, D], or a latent [C, H, W] (a batch\n"
+"[B, C, H, W]; --layout hwc for channels last) whose C-vectors are the\n"
+"data; several .npy files are joined. Images (PNG, JPEG, PPM, PGM, or\n"
+"folders of them) are cut into P x P patches.\n"
 "\n"
 "Options:\n"
 "  -k K                    number of centroids (required)\n"
@@ -43,6 +48,9 @@ static void usage(FILE *f) {
 "                          (codewords C = [Z 1] W, W re-solved by least\n"
 "                          squares at every iteration), or pca:D+simvq\n"
 "  --whiten                with pca:D, scale the axes to unit variance\n"
+"  --layout chw|hwc|nd     how a .npy holds its vectors (default: nd for\n"
+"                          [N, D], chw for 3 and 4 axes)\n"
+"  --map FILE              reduce: where to write the old-to-new map\n"
 "  --init kmeans++|random  initialisation (default kmeans++, random with\n"
 "                          simvq; rvq: of the first stage)\n"
 "  --init-residual kmeans++|random\n"
@@ -78,6 +86,9 @@ typedef struct opts {
   vq_kmeans_init init_residual; /* rvq: seeding of stages after the first */
   int init_given;              /* --init was given */
   int simvq, pca_dim, whiten;  /* --projector, --whiten */
+  int layout;                  /* --layout: 0 auto, 1 chw, 2 hwc, 3 nd */
+  const char *map;             /* reduce: --map */
+  const char *reduce_sha;      /* reduce: SHA-256 of the source codebook */
   vq_patch_params patch;
   int use_patches, json, quiet, verbose;
   const char *out, *weights;
@@ -89,7 +100,8 @@ enum {
   OPT_ITERS = 256, OPT_INIT, OPT_NREDO, OPT_TOL, OPT_SEED, OPT_THREADS,
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
-  OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS, OPT_PROJECTOR, OPT_WHITEN
+  OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS, OPT_PROJECTOR, OPT_WHITEN,
+  OPT_LAYOUT, OPT_MAP
 };
 
 static const struct option long_opts[] = {
@@ -117,6 +129,8 @@ static const struct option long_opts[] = {
   {"opq-rounds", required_argument, 0, OPT_OPQROUNDS},
   {"projector", required_argument, 0, OPT_PROJECTOR},
   {"whiten", no_argument, 0, OPT_WHITEN},
+  {"layout", required_argument, 0, OPT_LAYOUT},
+  {"map", required_argument, 0, OPT_MAP},
   {"quiet", no_argument, 0, 'q'},
   {"verbose", no_argument, 0, 'v'},
   {"help", no_argument, 0, 'h'},
@@ -176,6 +190,16 @@ static int parse_one(opts *o, int c, const char *arg) {
                  ? 1 : -1;
     case OPT_PROJECTOR: return parse_projector(o, arg) ? 1 : -1;
     case OPT_WHITEN: o->whiten = 1; return -1;
+    case OPT_MAP: o->map = arg; return -1;
+    case OPT_LAYOUT:
+      if (!strcmp(arg, "chw")) o->layout = 1;
+      else if (!strcmp(arg, "hwc")) o->layout = 2;
+      else if (!strcmp(arg, "nd")) o->layout = 3;
+      else {
+        cli_error(prog, "--layout: expected chw, hwc or nd, got '%s'", arg);
+        return 1;
+      }
+      return -1;
     case OPT_INIT:
     case OPT_INITRES: {
       vq_kmeans_init *to = c == OPT_INIT ? &o->km.init : &o->init_residual;
@@ -265,8 +289,6 @@ static int parse_args(opts *o, int argc, char **argv) {
   if (!o->km.k) return cli_error(prog, "-k is required"), 1;
   if (!o->out) return cli_error(prog, "-o is required"), 1;
   if (o->ninputs < 1) return cli_error(prog, "no input given"), 1;
-  if (!o->use_patches && o->ninputs > 1)
-    return cli_error(prog, "several inputs need --patch (images)"), 1;
   if (o->whiten && !o->pca_dim)
     return cli_error(prog, "--whiten needs --projector pca:D"), 1;
   if (o->simvq && !o->init_given) o->km.init = VQ_INIT_RANDOM;
@@ -282,18 +304,73 @@ typedef struct data {
   size_t n, d;
 } data;
 
-static int load_npy(data *dt, const char *path) {
+/* Appends the vectors of one .npy to dt: [N, D] rows (more axes
+ * flattened with --layout nd), or a latent [C, H, W] / [B, C, H, W] whose
+ * C-vectors are the rows ([H, W, C] / [B, H, W, C] with --layout hwc). A
+ * single 2-D file is used in place. */
+static int load_npy(data *dt, const char *path, int layout, int single,
+                    size_t *cap) {
   vq_diag diag = {{0}};
-  int rc = vq_npy_read(&dt->arr, path, VQ_DTYPE_F32, NULL, &diag);
+  vq_array *a;
+  const uint64_t *sh;
+  size_t c, n, hw = 0, batch = 1, i, j, b;
+  int rc = vq_npy_read(&a, path, VQ_DTYPE_F32, NULL, &diag), chw = 0;
   if (rc < 0) return cli_fail(prog, rc, &diag, path);
-  if (dt->arr->ndim < 1 || dt->arr->count == 0) {
+  sh = a->shape;
+  if (a->ndim < 1 || a->count == 0) {
     cli_error(prog, "%s: expected vectors [N, D], found %s", path,
-              dt->arr->ndim < 1 ? "a scalar" : "an empty array");
+              a->ndim < 1 ? "a scalar" : "an empty array");
+    vq_array_destroy(a);
     return VQ_EXIT_DATA;
   }
-  dt->d = dt->arr->ndim == 1 ? 1 : (size_t)dt->arr->shape[dt->arr->ndim - 1];
-  dt->n = (size_t)(dt->arr->count / dt->d);
-  dt->x = dt->arr->data;
+  if (layout == 0) layout = a->ndim <= 2 ? 3 : 1;
+  if (layout == 3 || a->ndim < 3) {
+    c = a->ndim == 1 ? 1 : (size_t)sh[a->ndim - 1];
+  } else if (a->ndim > 4) {
+    cli_error(prog, "%s: a latent has 3 or 4 axes, not %d", path, a->ndim);
+    vq_array_destroy(a);
+    return VQ_EXIT_DATA;
+  } else {
+    int o = a->ndim - 3;
+    batch = o ? (size_t)sh[0] : 1;
+    chw = layout == 1;
+    c = (size_t)(chw ? sh[o] : sh[o + 2]);
+    hw = (size_t)(chw ? sh[o + 1] * sh[o + 2] : sh[o] * sh[o + 1]);
+  }
+  n = (size_t)(a->count / c);
+  if (dt->d && c != dt->d) {
+    cli_error(prog, "%s: vectors of %zu components after ones of %zu", path,
+              c, dt->d);
+    vq_array_destroy(a);
+    return VQ_EXIT_DATA;
+  }
+  dt->d = c;
+  if (single && !chw) { /* in place */
+    dt->arr = a, dt->n = n, dt->x = a->data;
+    return 0;
+  }
+  if (n > (SIZE_MAX / sizeof(float)) / c - dt->n) rc = VQ_ERR_LIMIT;
+  if (rc == 0 && (dt->n + n) * c > *cap) {
+    size_t nc = (dt->n + n) * c * 2;
+    float *p = realloc(dt->own, nc * sizeof(float));
+    if (!p) rc = VQ_ERR_NOMEM;
+    else dt->own = p, *cap = nc;
+  }
+  if (rc < 0) {
+    vq_array_destroy(a);
+    return cli_fail(prog, rc, NULL, path);
+  }
+  if (chw) {
+    const float *x = a->data;
+    float *o = dt->own + dt->n * c;
+    for (b = 0; b < batch; b++)
+      for (j = 0; j < c; j++)
+        for (i = 0; i < hw; i++) o[(b * hw + i) * c + j] = x[(b * c + j) * hw + i];
+  } else {
+    memcpy(dt->own + dt->n * c, a->data, n * c * sizeof(float));
+  }
+  dt->n += n, dt->x = dt->own;
+  vq_array_destroy(a);
   return 0;
 }
 
@@ -359,17 +436,21 @@ static int load_weights(vq_array **w, const char *path, size_t n) {
   return 0;
 }
 
-/* The training vectors: patches of the images, or the .npy. */
+/* The training vectors: patches of the images, or the .npy files. */
 static int load_input(data *dt, const opts *o) {
-  int kind;
+  size_t cap = 0;
+  int i, rc = 0;
   if (o->use_patches)
     return load_images(dt, o->inputs, o->ninputs, &o->patch);
-  kind = cli_sniff(o->inputs[0]);
-  if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
-    cli_error(prog, "%s: images need --patch P", o->inputs[0]);
-    return VQ_EXIT_USAGE;
+  for (i = 0; i < o->ninputs && rc == 0; i++) {
+    int kind = cli_sniff(o->inputs[i]);
+    if (kind == CLI_KIND_IMAGE || kind == CLI_KIND_DIR) {
+      cli_error(prog, "%s: images need --patch P", o->inputs[i]);
+      return VQ_EXIT_USAGE;
+    }
+    rc = load_npy(dt, o->inputs[i], o->layout, o->ninputs == 1, &cap);
   }
-  return load_npy(dt, o->inputs[0]);
+  return rc;
 }
 
 /* --projector pca:D: the fitted projector and the training vectors in
@@ -542,6 +623,10 @@ static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
   rc |= set_meta(cb, "train.utilization", "%.17g", st->utilization);
   rc |= set_meta(cb, "train.perplexity", "%.17g", st->perplexity);
   rc |= set_meta(cb, "train.iterations", "%d", st->iterations);
+  if (o->reduce_sha) {
+    rc |= vq_codebook_set_meta(cb, "reduce.source_sha256", o->reduce_sha);
+    rc |= set_meta(cb, "reduce.source_k", "%zu", dt->n);
+  }
   rc |= patch_meta(cb, o);
   return rc ? VQ_ERR_NOMEM : VQ_OK;
 }
@@ -643,6 +728,106 @@ static int cmd_kmeans(int argc, char **argv) {
   vq_array_destroy(w);
   vq_array_destroy(dt.arr);
   free(dt.own);
+  return rc;
+}
+
+/* ---- vqtrain reduce ---------------------------------------------------- */
+
+/* The codewords of a codebook file as training data [K0, D]. */
+static int load_codewords(data *dt, vq_codebook **src, opts *o,
+                          char sha[65]) {
+  vq_diag diag = {{0}};
+  uint8_t dig[32];
+  const char *path = o->inputs[0];
+  int rc, kind = cli_sniff(path);
+  if (kind == CLI_KIND_NPY) {
+    if ((rc = load_input(dt, o)) != 0) return rc;
+  } else {
+    if ((rc = vq_codebook_load(src, path, &diag)) < 0)
+      return cli_fail(prog, rc, &diag, path);
+    if (strcmp(vq_codebook_kind(*src), "kmeans") ||
+        vq_codebook_tensor_count(*src)) {
+      cli_error(prog, "%s: a %s codebook%s; reduce takes k-means codebooks "
+                "or codewords in a .npy", path, vq_codebook_kind(*src),
+                vq_codebook_tensor_count(*src) ? " with a projector" : "");
+      return VQ_EXIT_DATA;
+    }
+    dt->x = vq_codebook_cdata(*src);
+    dt->n = vq_codebook_k(*src), dt->d = vq_codebook_d(*src);
+  }
+  if ((rc = vq_sha256_file(dig, path, &diag)) < 0)
+    return cli_fail(prog, rc, &diag, path);
+  vq_sha256_hex(sha, dig);
+  return 0;
+}
+
+/* map [K0]: the new codeword nearest to each old one. */
+static int write_map(const opts *o, const data *dt) {
+  vq_diag diag = {{0}};
+  vq_codebook *cb = NULL;
+  int32_t *map = malloc(dt->n * sizeof *map);
+  char *path = NULL;
+  uint64_t shape[1];
+  size_t n;
+  int rc = map ? vq_codebook_load(&cb, o->out, &diag) : VQ_ERR_NOMEM;
+  if (rc == 0)
+    rc = vq_nearest(map, NULL, vq_codebook_cdata(cb), vq_codebook_k(cb),
+                    dt->d, dt->x, dt->n, o->km.nthreads);
+  if (rc == 0 && !o->map) {
+    n = strlen(o->out);
+    if (cli_ends_with(o->out, ".safetensors")) n -= 12;
+    if ((path = malloc(n + 9))) {
+      memcpy(path, o->out, n);
+      strcpy(path + n, ".map.npy");
+    } else {
+      rc = VQ_ERR_NOMEM;
+    }
+  }
+  shape[0] = dt->n;
+  if (rc == 0)
+    rc = vq_npy_write(o->map ? o->map : path, VQ_DTYPE_I32, 1, shape, map,
+                      &diag);
+  if (rc == 0 && !o->quiet && !o->json)
+    printf("  map from %zu old codewords to %zu: %s\n", dt->n,
+           vq_codebook_k(cb), o->map ? o->map : path);
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, &diag, o->map ? o->map : path);
+    remove(o->out);
+  }
+  vq_codebook_destroy(cb);
+  free(map), free(path);
+  return rc;
+}
+
+static int cmd_reduce(int argc, char **argv) {
+  vq_codebook *src = NULL;
+  vq_array *w = NULL;
+  char sha[65];
+  opts o;
+  data dt;
+  proj pj;
+  int rc;
+  memset(&o, 0, sizeof o);
+  memset(&dt, 0, sizeof dt);
+  memset(&pj, 0, sizeof pj);
+  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
+    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
+  if (o.stages || o.beam || o.refine || o.pq_m || o.opq || o.use_patches ||
+      o.pca_dim || o.ninputs != 1) {
+    cli_error(prog, "reduce: one codebook in, and none of --stages, --beam, "
+              "--refine, -m, --opq, --patch or --projector pca");
+    return VQ_EXIT_USAGE;
+  }
+  rc = load_codewords(&dt, &src, &o, sha);
+  o.reduce_sha = sha;
+  if (rc == 0 && o.weights) rc = load_weights(&w, o.weights, dt.n);
+  if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL, &pj);
+  if (rc == 0) rc = write_map(&o, &dt);
+  vq_array_destroy(w);
+  vq_array_destroy(dt.arr);
+  free(dt.own);
+  vq_codebook_destroy(src);
   return rc;
 }
 
@@ -902,6 +1087,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "kmeans")) return cmd_kmeans(argc - 1, argv + 1);
   if (!strcmp(argv[1], "rvq")) return cmd_rvq(argc - 1, argv + 1);
   if (!strcmp(argv[1], "pq")) return cmd_pq(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "reduce")) return cmd_reduce(argc - 1, argv + 1);
   cli_error(prog, "unknown command '%s' (try 'vqtrain --help')", argv[1]);
   return VQ_EXIT_USAGE;
 }

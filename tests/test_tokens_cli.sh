@@ -150,6 +150,36 @@ assert abs(((y - x) ** 2).mean() - m) < 1e-4 * m, m
 assert json.load(open('$tmp/lt.json'))['source'] == 'latent'
 PYEOF"
 
+# training on latent files, and reducing a large codebook with its map
+expect 0 "train on two latents" "$T" kmeans --json -k 8 --iters 5 \
+  "$tmp/lat.npy" "$tmp/lat.npy" -o "$tmp/b.st"
+check "latents: [C, H, W] files give C-vectors" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/out\"))
+assert j[\"d\"] == 4 and j[\"n\"] == 2 * 9 * 11, j'"
+expect 2 "latents of different channels" "$T" kmeans -k 8 "$tmp/lat.npy" \
+  "$tmp/lat_hwc.npy" -o "$tmp/b.st"
+says "lat_hwc.npy"
+rm -f "$tmp/b.st"
+expect 0 "train on a latent" "$T" kmeans -q -k 64 --iters 5 "$tmp/lat.npy" \
+  "$tmp/lat.npy" -o "$tmp/big.st"
+expect 0 "reduce a codebook" "$T" reduce --json -k 8 "$tmp/big.st" \
+  --map "$tmp/map.npy" -o "$tmp/small.st"
+check "reduced codebook and its map" "\"$PY\" - <<PYEOF
+import json, struct, numpy as np
+def cb(path):
+    raw = open(path, 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]
+    h = json.loads(raw[8:8 + n]); t = h['codebook']; b, e = t['data_offsets']
+    return np.frombuffer(raw[8 + n + b:8 + n + e], '<f4').reshape(t['shape']), h['__metadata__']
+big, _ = cb('$tmp/big.st'); small, meta = cb('$tmp/small.st')
+m = np.load('$tmp/map.npy')
+assert small.shape == (8, 4) and m.shape == (64,) and m.dtype == np.int32
+d = ((big[:, None, :] - small[None]) ** 2).sum(-1)
+assert (d[np.arange(64), m] <= d.min(1) + 1e-3).all()
+assert meta['reduce.source_k'] == '64' and len(meta['reduce.source_sha256']) == 64
+PYEOF"
+expect 2 "reduce to more codewords than there are" "$T" reduce -k 65 \
+  "$tmp/big.st" -o "$tmp/b.st"
+
 # refusals: another codebook, a malformed index, bad options
 expect 0 "another codebook" "$T" rvq -q --stages 3 -k 16 --iters 6 \
   --patch 8 --seed 9 "$tmp/imgs" -o "$tmp/other.st"
