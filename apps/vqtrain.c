@@ -11,7 +11,7 @@ static const char *prog = "vqtrain";
 
 static void usage(FILE *f) {
   fprintf(f,
-"Usage: vqtrain kmeans -k K [options] DATA.npy -o CODEBOOK.safetensors\n"
+"Usage: vqtrain kmeans -k K [options] DATA.npy... -o CODEBOOK.safetensors\n"
 "       vqtrain kmeans -k K --patch P [options] IMAGE|FOLDER... -o OUT\n"
 "       vqtrain rvq --stages M -k K [options] DATA.npy|IMAGE... -o OUT\n"
 "       vqtrain pq -m M -k K [--opq] [options] DATA.npy -o OUT\n"

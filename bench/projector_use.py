@@ -140,6 +140,7 @@ def main():
           .split(",")]
     rvq_k = 256 if a.quick else 1024
     faiss.omp_set_num_threads(THREADS)
+    load0 = os.getloadavg()[0]
     xtr, xte = rvq_faiss.split(rvq_faiss.kodak_patches(a.kodak))
     header = [rvq_faiss.machine(), "Date: %s; libvq %s; FAISS %s." % (
                   time.strftime("%Y-%m-%d %H:%M"),
@@ -173,6 +174,9 @@ def main():
         "K codewords that the held-out vectors pick (per stage for RVQ); "
         "train s: ours whole vqtrain processes, FAISS around km.train.",
         ""] + table(rows) + ["\nWarning: " + w for w in warn])
+    text += ("\n\nLoad average (1 min) before the run %.2f, after it %.2f "
+             "(the run keeps about %d cores busy; more means another job "
+             "shared them)." % (load0, os.getloadavg()[0], THREADS))
     print()
     print(text)
     if a.out:
