@@ -17,14 +17,18 @@ static void usage(FILE *f) {
 "Decodes a .vq file. An image becomes a PNG, PPM, PGM or JPEG (quality\n"
 "95) file, from the extension of OUT; a token file becomes the .npy it\n"
 "was made from, byte for byte; a PVQ-coded float array becomes a\n"
-"float32 .npy of its shape. Every length, dimension and checksum is\n"
+"float32 .npy of its shape; a latent becomes its float32 .npy, decoded\n"
+"with the codebook the file names (--codebook, else the one embedded in\n"
+"the file, else the named file beside it or in the current folder). Every length, dimension and checksum is\n"
 "verified before anything is allocated or written; a damaged file is\n"
 "reported and no output is left behind.\n"
 "\n"
 "Options:\n"
 "  -o, --output FILE  the file to write (required)\n"
 "  --compare REF      images: print PSNR and SSIM against the image REF\n"
-"  --threads N        images: decoding threads (default: all cores)\n"
+"  --threads N        decoding threads (default: all cores)\n"
+"  --codebook CB      latents: the codebook the file was coded with\n"
+"  --stages S         latents: decode from the first S stages\n"
 "  --max-memory MB    refuse files that would need more memory than this\n"
 "                     (default 16384)\n"
 "  --json             print statistics as one JSON object on stdout\n"
@@ -96,12 +100,112 @@ static int decode_image(const uint8_t *buf, size_t size, const char *in,
   return 0;
 }
 
+/* A latent's codebook: --codebook, the embedded one, or the named file
+ * beside the input or in the current folder; its SHA-256 must match. */
+static int latent_codebook(vq_codebook **cb, const vq_latent_info *li,
+                           const char *in, const char *cbpath) {
+  vq_diag diag = {{0}};
+  uint8_t *file = NULL, dig[32];
+  size_t size = 0;
+  char *beside = NULL, hex[65], want[65];
+  const char *path = cbpath;
+  int rc;
+  vq_sha256_hex(want, li->sha256);
+  if (!path && li->book) {
+    vq_sha256_digest(dig, li->book, li->book_size);
+    if (memcmp(dig, li->sha256, 32)) {
+      cli_error(prog, "%s: its embedded codebook does not match its SHA-256",
+                in);
+      return VQ_EXIT_DATA;
+    }
+    rc = vq_codebook_load_mem(cb, li->book, li->book_size, in, &diag);
+    return rc < 0 ? cli_fail(prog, rc, &diag, in) : 0;
+  }
+  if (!path && li->name[0] && !strchr(li->name, '/')) {
+    const char *s = strrchr(in, '/');
+    size_t n = s ? (size_t)(s - in) + 1 : 0;
+    if ((beside = malloc(n + strlen(li->name) + 1))) {
+      memcpy(beside, in, n);
+      strcpy(beside + n, li->name);
+      if (cli_sniff(beside) == CLI_KIND_SAFETENSORS) path = beside;
+      else if (cli_sniff(li->name) == CLI_KIND_SAFETENSORS) path = li->name;
+    }
+  }
+  if (!path) {
+    cli_error(prog, "%s: decoding needs its codebook %s(SHA-256 %.16s...); "
+              "give it with --codebook", in, li->name, want);
+    free(beside);
+    return VQ_EXIT_USAGE;
+  }
+  rc = cli_read_file(prog, path, (uint64_t)1 << 32, &file, &size);
+  if (rc == 0) {
+    vq_sha256_digest(dig, file, size);
+    vq_sha256_hex(hex, dig);
+    if (memcmp(dig, li->sha256, 32)) {
+      cli_error(prog, "%s was coded with codebook %s (SHA-256 %.16s...), "
+                "not with %s (SHA-256 %.16s...)", in, li->name, want, path,
+                hex);
+      rc = VQ_EXIT_DATA;
+    } else if ((rc = vq_codebook_load_mem(cb, file, size, path, &diag)) < 0) {
+      rc = cli_fail(prog, rc, &diag, path);
+    }
+  }
+  free(file), free(beside);
+  return rc;
+}
+
+static int decode_latent(const uint8_t *buf, size_t size, const char *in,
+                         const char *out, const char *cbpath, int use,
+                         int threads, uint64_t max_bytes, size_t *bytes) {
+  vq_diag diag = {{0}};
+  vq_latent_info li;
+  vq_codebook *cb = NULL;
+  vq_quantizer *q = NULL;
+  float *x = NULL;
+  uint64_t count = 1;
+  int rc = vq_latent_info_read(&li, buf, size, in, &diag), a;
+  if (rc < 0) return cli_fail(prog, rc, &diag, in);
+  if (use && (li.product || use > li.stages)) {
+    cli_error(prog, "--stages %d: %s has %s%d", use, in,
+              li.product ? "a product codebook, which needs all " : "",
+              li.stages);
+    return VQ_EXIT_USAGE;
+  }
+  for (a = 0; a < li.ndim; a++) count *= li.shape[a]; /* checked: < 2^34 */
+  if (count > max_bytes / 8) {
+    cli_error(prog, "%s: a latent of %llu values is over the memory limit",
+              in, (unsigned long long)count);
+    return VQ_EXIT_DATA;
+  }
+  if ((rc = latent_codebook(&cb, &li, in, cbpath)) != 0) return rc;
+  if ((rc = vq_quantizer_create(&q, cb, &diag)) < 0) {
+    cli_error(prog, "%s: %s", cbpath ? cbpath : in, diag.msg);
+    rc = VQ_EXIT_DATA;
+  } else if (!(x = malloc((size_t)count * sizeof *x))) {
+    rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, in);
+  } else if ((rc = vq_latent_decode(x, NULL, q, buf, size, use, threads, in,
+                                    &diag)) < 0) {
+    cli_error(prog, "%s", diag.msg);
+    rc = cli_exit_code(rc);
+  } else if ((rc = vq_npy_write(out, VQ_DTYPE_F32, li.ndim, li.shape, x,
+                                &diag)) < 0) {
+    rc = cli_fail(prog, rc, &diag, out);
+  }
+  *bytes = (size_t)count * 4;
+  free(x);
+  vq_quantizer_destroy(q);
+  vq_codebook_destroy(cb);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   static const struct option opts[] = {
     {"output", required_argument, 0, 'o'},
     {"max-memory", required_argument, 0, 'm'},
     {"compare", required_argument, 0, 'c'},
     {"threads", required_argument, 0, 't'},
+    {"codebook", required_argument, 0, 'C'},
+    {"stages", required_argument, 0, 's'},
     {"json", no_argument, 0, 'j'},
     {"quiet", no_argument, 0, 'q'},
     {"verbose", no_argument, 0, 'v'},
@@ -116,8 +220,8 @@ int main(int argc, char **argv) {
   size_t size, npy_size;
   uint64_t mb;
   double t0;
-  const char *kind = "tokens", *ref = NULL;
-  int c, json = 0, quiet = 0, rc, threads = 0, skind;
+  const char *kind = "tokens", *ref = NULL, *cbpath = NULL;
+  int c, json = 0, quiet = 0, rc, threads = 0, skind, use = 0;
   double psnr = -1.0, psnr_y = 0.0, ssim = 0.0;
   vq_tokenfile_limits_default(&lim);
   while ((c = getopt_long(argc, argv, "o:qvh", opts, NULL)) != -1) {
@@ -130,6 +234,11 @@ int main(int argc, char **argv) {
         lim.max_bytes = mb << 20;
         break;
       case 'c': ref = optarg; break;
+      case 'C': cbpath = optarg; break;
+      case 's':
+        if (cli_parse_int(prog, "--stages", optarg, 1, 256, &use))
+          return VQ_EXIT_USAGE;
+        break;
       case 't':
         if (cli_parse_int(prog, "--threads", optarg, 1, 1024, &threads))
           return VQ_EXIT_USAGE;
@@ -171,8 +280,14 @@ int main(int argc, char **argv) {
     kind = "image";
   } else if (!cli_ends_with(out, ".npy")) {
     free(buf);
-    cli_error(prog, "%s: token and PVQ files decode to .npy", out);
+    cli_error(prog, "%s: token, PVQ and latent files decode to .npy", out);
     return VQ_EXIT_USAGE;
+  } else if (skind == VQ_KIND_LATENT) {
+    rc = decode_latent(buf, size, in, out, cbpath, use, threads,
+                       lim.max_bytes, &npy_size);
+    free(buf);
+    if (rc) return rc;
+    kind = "latent";
   } else if (skind == VQ_KIND_PVQ) {
     vq_array *a = NULL;
     rc = vq_pvqfile_decode(&a, buf, size, lim.max_bytes / 4, in, &diag);

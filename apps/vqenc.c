@@ -15,6 +15,7 @@ static void usage(FILE *f) {
   fprintf(f,
 "Usage: vqenc [options] IN.{png,jpg,ppm,pgm} -o OUT.vq\n"
 "       vqenc [options] IN.npy -o OUT.vq\n"
+"       vqenc --codebook CB [options] LATENT.npy -o OUT.vq\n"
 "\n"
 "An image (PNG, JPEG, PPM or PGM; 8 or 16 bits, gray, RGB, with or\n"
 "without alpha) is coded lossily: YCbCr, 8 x 8 DCT, each band of\n"
@@ -22,8 +23,15 @@ static void usage(FILE *f) {
 "adaptive range coding. Alpha is kept losslessly; 16-bit samples are\n"
 "rounded to 8 bits. vqdec writes the image back.\n"
 "\n"
-"A float .npy (float16, float32 or float64; weights, latents, features)\n"
-"is quantized with gain-shape pyramid VQ: its last axis is cut into\n"
+"With --codebook, a float .npy latent [C, H, W] (a batch [B, C, H, W];\n"
+"--layout hwc for channels last) is quantized with the trained codebook\n"
+"(vqtrain kmeans, rvq or pq) and its token planes are range-coded with\n"
+"left, upper and per-stage context; the file names the codebook by its\n"
+"SHA-256 (--embed-codebook stores it too). vqdec returns the float32\n"
+"latent.\n"
+"\n"
+"Without it, a float .npy (float16, float32 or float64; weights, latents,\n"
+"features) is quantized with gain-shape pyramid VQ: its last axis is cut into\n"
 "blocks, each coded as a gain and the nearest PVQ codeword of K pulses.\n"
 "vqdec returns a float32 .npy of the same shape.\n"
 "\n"
@@ -56,6 +64,12 @@ static void usage(FILE *f) {
 "  --beta B           gain companding exponent, >= 1 (default 1)\n"
 "  --refine           refine the pulse search (blocks with N K <= 4096)\n"
 "  --threads N        threads for the search (default: all cores)\n"
+"\n"
+"Latent input (with --codebook):\n"
+"  --codebook CB      the codebook (.safetensors)\n"
+"  --layout L         chw (default) or hwc\n"
+"  --beam B           residual codebooks: beam width (default 1)\n"
+"  --embed-codebook   store the codebook in the file\n"
 "\n"
 "Integer input (tokens):\n"
 "  --alphabet K       token values lie in [0, K) (default: the range of\n"
@@ -156,6 +170,91 @@ static int encode_pvq(const char *in, const char *out,
 }
 
 /* 1 when the .npy at path holds floating-point data. */
+/* ---- latents ------------------------------------------------------------ */
+
+typedef struct latent_opts {
+  const char *codebook;
+  int hwc, beam, embed, threads;
+} latent_opts;
+
+static int encode_latent(const char *in, const char *out,
+                         const latent_opts *lo, int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_latent_params p;
+  vq_latent_stats st;
+  vq_codebook *cb = NULL;
+  vq_quantizer *q = NULL;
+  vq_array *a = NULL;
+  uint8_t *file = NULL, *vq = NULL, dig[32];
+  size_t fsize = 0, size = 0;
+  double t0 = cli_now();
+  int rc;
+  if ((rc = cli_read_file(prog, lo->codebook, (uint64_t)1 << 32, &file,
+                          &fsize)) != 0)
+    return rc;
+  vq_sha256_digest(dig, file, fsize);
+  rc = vq_codebook_load_mem(&cb, file, fsize, lo->codebook, &diag);
+  if (rc == 0 && (rc = vq_quantizer_create(&q, cb, &diag)) < 0) {
+    cli_error(prog, "%s: %s", lo->codebook, diag.msg);
+    rc = VQ_EXIT_DATA;
+    goto done;
+  }
+  if (rc < 0) {
+    rc = cli_fail(prog, rc, &diag, lo->codebook);
+    goto done;
+  }
+  if ((rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag)) < 0) {
+    rc = cli_fail(prog, rc, &diag, in);
+    goto done;
+  }
+  if (vq_latent_params_init(&p) < 0) {
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  p.hwc = lo->hwc, p.beam = lo->beam, p.nthreads = lo->threads;
+  p.codebook_sha256 = dig;
+  p.codebook_name = strrchr(lo->codebook, '/') ? strrchr(lo->codebook, '/') + 1
+                                               : lo->codebook;
+  if (lo->embed) p.embed = file, p.embed_size = fsize;
+  if (vq_quantizer_is_product(q) && lo->beam > 1) {
+    cli_error(prog, "--beam: a product codebook codes each sub-space on its "
+              "own");
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  rc = vq_latent_encode(&vq, &size, NULL, &st, &p, q, a->data, a->ndim,
+                        a->shape, &diag);
+  if (rc < 0) {
+    cli_error(prog, "%s: %s", in, diag.msg);
+    rc = cli_exit_code(rc);
+    goto done;
+  }
+  if ((rc = cli_write_file(prog, out, vq, size)) != 0) goto done;
+  if (json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, in);
+    printf(", \"output\": ");
+    cli_json_string(stdout, out);
+    printf(", \"kind\": \"latent\", \"tokens\": %llu, \"bytes\": %zu, "
+           "\"payload_bytes\": %zu, \"bits_per_token\": %.6f, \"log2k\": "
+           "%.6f, \"mse\": %.10g, \"seconds\": %.6f}\n",
+           (unsigned long long)st.tokens, st.bytes, st.payload_bytes,
+           st.bits_per_token, st.log2k, st.mse, cli_now() - t0);
+  } else if (!quiet) {
+    fprintf(stderr, "%s: %llu tokens -> %zu bytes, %.3f bits a token "
+            "(log2 K = %.2f), mse %.6g\n", out,
+            (unsigned long long)st.tokens, st.bytes, st.bits_per_token,
+            st.log2k, st.mse);
+  }
+done:
+  vq_free(vq);
+  vq_array_destroy(a);
+  vq_quantizer_destroy(q);
+  vq_codebook_destroy(cb);
+  free(file);
+  return rc;
+}
+
 static int is_float_npy(const char *path) {
   vq_array *a = NULL;
   int f;
@@ -318,6 +417,10 @@ int main(int argc, char **argv) {
     {"bpp", required_argument, 0, 'p'},
     {"subsample", required_argument, 0, 's'},
     {"json", no_argument, 0, 'j'},
+    {"codebook", required_argument, 0, 'C'},
+    {"layout", required_argument, 0, 'L'},
+    {"beam", required_argument, 0, 'W'},
+    {"embed-codebook", no_argument, 0, 'E'},
     {"quiet", no_argument, 0, 'u'},
     {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'},
@@ -327,11 +430,14 @@ int main(int argc, char **argv) {
   vq_tokenfile_params p;
   vq_pvq_params pp;
   image_opts io;
+  latent_opts lo;
   const char *out = NULL;
   int c, json = 0, quiet = 0, kind;
   uint64_t k;
   double v;
   memset(&io, 0, sizeof io);
+  memset(&lo, 0, sizeof lo);
+  lo.beam = 1;
   if (vq_tokenfile_params_init(&p) < 0 || vq_pvq_params_init(&pp) < 0 ||
       vq_image_enc_params_init(&io.p) < 0) {
     cli_error(prog, "library and header disagree (ABI)");
@@ -378,7 +484,7 @@ int main(int argc, char **argv) {
       case 't':
         if (cli_parse_int(prog, "--threads", optarg, 1, 1024, &pp.nthreads))
           return VQ_EXIT_USAGE;
-        io.p.threads = pp.nthreads;
+        io.p.threads = lo.threads = pp.nthreads;
         break;
       case 'q': case 'Q':
         if (cli_parse_double(prog, "--quality", optarg, 0.0, 100.0, &v))
@@ -403,6 +509,21 @@ int main(int argc, char **argv) {
         io.p.subsample = atoi(optarg);
         break;
       case 'j': json = 1; break;
+      case 'C': lo.codebook = optarg; break;
+      case 'L':
+        if (!strcmp(optarg, "hwc")) lo.hwc = 1;
+        else if (!strcmp(optarg, "chw")) lo.hwc = 0;
+        else {
+          cli_error(prog, "--layout: expected chw or hwc, got '%s'", optarg);
+          return VQ_EXIT_USAGE;
+        }
+        break;
+      case 'W':
+        if (cli_parse_int(prog, "--beam", optarg, 1, VQ_RVQ_MAX_BEAM,
+                          &lo.beam))
+          return VQ_EXIT_USAGE;
+        break;
+      case 'E': lo.embed = 1; break;
       case 'u': quiet = 1; break;
       case 'v': break;
       case 'h': usage(stdout); return 0;
@@ -428,6 +549,14 @@ int main(int argc, char **argv) {
     cli_error(prog, "%s: neither an image (PNG, JPEG, PPM, PGM) nor a .npy "
               "file", argv[optind]);
     return VQ_EXIT_DATA;
+  }
+  if (lo.codebook) {
+    if (!is_float_npy(argv[optind])) {
+      cli_error(prog, "%s: --codebook codes float latents; this .npy holds "
+                "integers", argv[optind]);
+      return VQ_EXIT_DATA;
+    }
+    return encode_latent(argv[optind], out, &lo, json, quiet);
   }
   if (is_float_npy(argv[optind]))
     return encode_pvq(argv[optind], out, &pp, json, quiet);

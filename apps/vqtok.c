@@ -55,65 +55,17 @@ static void usage(FILE *f) {
 
 /* ---- codebooks ---------------------------------------------------------- */
 
-/* A codebook as stages x k x d (rvq, kmeans), or m sub-spaces of k
- * codewords of d / m components (pq, opq: stages is m, pq set). */
+/* A codebook and the quantizer over it. */
 typedef struct book {
   vq_codebook *cb;
+  vq_quantizer *q;
   const char *path;
   char sha[65];
   int stages, pq;
-  size_t k, d;           /* d: the codewords' dimension */
-  const float *rot;
-  size_t din;            /* the vectors' dimension (d without a PCA) */
-  const float *mean, *enc, *dec; /* PCA projector, or NULL */
+  size_t k, din;         /* din: the vectors' dimension */
   vq_patch_params pp;    /* how its training patches were cut */
   int patches;           /* 1 when trained on image patches */
 } book;
-
-/* The optional PCA projector: projector.mean [1, din], .encode [din, d]
- * and .decode [d, din]. */
-static int load_projector(book *b, const char *path) {
-  size_t r[3], c[3];
-  b->din = b->d;
-  b->mean = vq_codebook_tensor(b->cb, "projector.mean", &r[0], &c[0]);
-  b->enc = vq_codebook_tensor(b->cb, "projector.encode", &r[1], &c[1]);
-  b->dec = vq_codebook_tensor(b->cb, "projector.decode", &r[2], &c[2]);
-  if (!b->mean && !b->enc && !b->dec) return 0;
-  if (!b->mean || !b->enc || !b->dec || r[0] != 1 || c[0] > VQ_PCA_MAX_DIM ||
-      r[1] != c[0] || c[1] != b->d || r[2] != b->d || c[2] != c[0] ||
-      b->d > c[0] || b->pq) {
-    cli_error(prog, "%s: its projector tensors do not fit together and with "
-              "codewords of dimension %zu (mean [1, D], encode [D, %zu], "
-              "decode [%zu, D], D >= %zu)", path, b->d, b->d, b->d, b->d);
-    return VQ_EXIT_DATA;
-  }
-  b->din = c[0];
-  return 0;
-}
-
-static int load_pq(book *b, const char *path) {
-  const char *mm = vq_codebook_meta(b->cb, "pq.m");
-  const char *mk = vq_codebook_meta(b->cb, "pq.k");
-  size_t r;
-  b->pq = 1;
-  b->stages = mm ? atoi(mm) : 0;
-  b->k = mk ? (size_t)strtoull(mk, NULL, 10) : 0;
-  b->rot = vq_codebook_rotation(b->cb, &r);
-  if (b->stages < 1 || b->stages > VQ_PQ_MAX_M || b->k < 1 ||
-      b->k * (size_t)b->stages != vq_codebook_k(b->cb)) {
-    cli_error(prog, "%s: pq.m and pq.k do not match its %zu codewords",
-              path, vq_codebook_k(b->cb));
-    return VQ_EXIT_DATA;
-  }
-  b->d = b->din = vq_codebook_d(b->cb) * (size_t)b->stages;
-  if ((b->rot && r != b->d) ||
-      (!b->rot && !strcmp(vq_codebook_kind(b->cb), "opq"))) {
-    cli_error(prog, "%s: an opq codebook needs a rotation of %zu x %zu",
-              path, b->d, b->d);
-    return VQ_EXIT_DATA;
-  }
-  return 0;
-}
 
 /* patch.size, patch.color, patch.mean_removed: image tokens need them. */
 static void load_patch_meta(book *b) {
@@ -130,33 +82,6 @@ static void load_patch_meta(book *b) {
                    (b->pp.color == VQ_PATCH_RGB ? 3u : 1u) == b->din;
 }
 
-static int load_kind(book *b, const char *path) {
-  const char *kind = vq_codebook_kind(b->cb), *ms, *mk;
-  b->d = vq_codebook_d(b->cb);
-  if (!strcmp(kind, "pq") || !strcmp(kind, "opq")) return load_pq(b, path);
-  if (!strcmp(kind, "kmeans")) {
-    b->stages = 1;
-    b->k = vq_codebook_k(b->cb);
-    return load_projector(b, path);
-  }
-  ms = vq_codebook_meta(b->cb, "rvq.stages");
-  mk = vq_codebook_meta(b->cb, "rvq.k");
-  if (strcmp(kind, "rvq") || !ms || !mk) {
-    cli_error(prog, "%s: a %s codebook (vqtok reads kmeans, rvq, pq and "
-              "opq ones)", path, kind);
-    return VQ_EXIT_DATA;
-  }
-  b->stages = atoi(ms);
-  b->k = (size_t)strtoull(mk, NULL, 10);
-  if (b->stages < 1 || b->stages > VQ_RVQ_MAX_STAGES || b->k < 1 ||
-      b->k * (size_t)b->stages != vq_codebook_k(b->cb)) {
-    cli_error(prog, "%s: rvq.stages %s and rvq.k %s do not match its %zu "
-              "codewords", path, ms, mk, vq_codebook_k(b->cb));
-    return VQ_EXIT_DATA;
-  }
-  return load_projector(b, path);
-}
-
 static int load_book(book *b, const char *path) {
   vq_diag diag = {{0}};
   uint8_t dig[32];
@@ -166,72 +91,30 @@ static int load_book(book *b, const char *path) {
   if ((rc = vq_sha256_file(dig, path, &diag)) < 0)
     return cli_fail(prog, rc, &diag, path);
   vq_sha256_hex(b->sha, dig);
-  if ((rc = load_kind(b, path)) != 0) return rc;
+  if ((rc = vq_quantizer_create(&b->q, b->cb, &diag)) < 0) {
+    cli_error(prog, "%s: %s", path, diag.msg);
+    return VQ_EXIT_DATA;
+  }
+  b->stages = vq_quantizer_stages(b->q);
+  b->k = vq_quantizer_k(b->q);
+  b->din = vq_quantizer_dim(b->q);
+  b->pq = vq_quantizer_is_product(b->q);
   load_patch_meta(b);
   return 0;
 }
 
 /* ---- vectors to codes and back ----------------------------------------- */
 
-/* RVQ codes of x [n, din] through the projector: each vector's squared
- * error in the original space. */
-static int proj_encode(const book *b, int32_t *codes, float *err,
-                       const float *x, size_t n, int beam, int threads) {
-  float *z = malloc((n ? n : 1) * b->d * sizeof *z);
-  float *xr = malloc((n ? n : 1) * b->din * sizeof *xr);
-  size_t i, j;
-  int rc = z && xr ? 0 : VQ_ERR_NOMEM;
-  if (rc == 0)
-    rc = vq_project(z, x, n, b->din, b->d, b->mean, b->enc, threads);
-  if (rc == 0)
-    rc = vq_rvq_encode(codes, NULL, vq_codebook_cdata(b->cb), b->stages,
-                       b->k, b->d, z, n, beam, threads);
-  if (rc == 0)
-    rc = vq_rvq_decode(z, codes, b->stages, b->stages,
-                       vq_codebook_cdata(b->cb), b->k, b->d, n);
-  if (rc == 0)
-    rc = vq_unproject(xr, z, n, b->din, b->d, b->mean, b->dec, threads);
-  for (i = 0; rc == 0 && i < n; i++) {
-    double e = 0.0;
-    for (j = 0; j < b->din; j++) {
-      double t = (double)xr[i * b->din + j] - x[i * b->din + j];
-      e += t * t;
-    }
-    err[i] = (float)e;
-  }
-  free(z), free(xr);
-  return rc;
-}
-
 /* codes [n, stages] and each vector's squared error (err [n]). */
 static int encode_rows(const book *b, int32_t *codes, float *err,
                        const float *x, size_t n, int beam, int threads) {
-  if (b->pq)
-    return vq_pq_encode(codes, err, vq_codebook_cdata(b->cb), b->rot,
-                        b->stages, b->k, b->d, x, n, threads);
-  if (b->mean) return proj_encode(b, codes, err, x, n, beam, threads);
-  return vq_rvq_encode(codes, err, vq_codebook_cdata(b->cb), b->stages,
-                       b->k, b->d, x, n, beam, threads);
+  return vq_quantizer_encode(b->q, codes, err, x, n, beam, threads);
 }
 
 /* y [n, din] from the first `use` stages of codes [n, stages]. */
 static int decode_rows(const book *b, float *y, const int32_t *codes,
                        size_t n, int use, int threads) {
-  float *z;
-  int rc;
-  if (b->pq)
-    return vq_pq_decode(y, codes, vq_codebook_cdata(b->cb), b->rot,
-                        b->stages, b->k, b->d, n);
-  if (!b->mean)
-    return vq_rvq_decode(y, codes, b->stages, use, vq_codebook_cdata(b->cb),
-                         b->k, b->d, n);
-  if (!(z = malloc((n ? n : 1) * b->d * sizeof *z))) return VQ_ERR_NOMEM;
-  rc = vq_rvq_decode(z, codes, b->stages, use, vq_codebook_cdata(b->cb),
-                     b->k, b->d, n);
-  if (rc == 0)
-    rc = vq_unproject(y, z, n, b->din, b->d, b->mean, b->dec, threads);
-  free(z);
-  return rc;
+  return vq_quantizer_decode(b->q, y, codes, n, use, threads);
 }
 
 /* ---- inputs ------------------------------------------------------------- */
@@ -1193,6 +1076,7 @@ int main(int argc, char **argv) {
   }
   memset(&b, 0, sizeof b);
   if ((rc = load_book(&b, cbpath)) != 0) {
+    vq_quantizer_destroy(b.q);
     vq_codebook_destroy(b.cb);
     return rc;
   }
@@ -1203,6 +1087,7 @@ int main(int argc, char **argv) {
   else
     rc = cmd_decode(&b, argv[optind], out, use, eo.threads, eo.json,
                     eo.quiet);
+  vq_quantizer_destroy(b.q);
   vq_codebook_destroy(b.cb);
   return rc;
 }

@@ -11,7 +11,7 @@ libvqcore_la_SOURCES += \
   codecs/image/dct.c \
   codecs/image/imagecodec.c \
   codecs/image/compare.c
-libvqcore_la_SOURCES += codecs/image/priors.h
+libvqcore_la_SOURCES += codecs/image/priors.h codecs/latent/latent.c
 
 # 'make priors' retrains the models' starting distributions (priors.h)
 # on the bundled samples with a counting build of the codec.

@@ -345,14 +345,36 @@ static int load_extra(vq_codebook *cb, const vq_st *st, const char *path,
   return rc;
 }
 
+static int load_st(vq_codebook **out, vq_st *st, const char *path,
+                   vq_diag *diag);
+
 int vq_codebook_load(vq_codebook **out, const char *path, vq_diag *diag) {
   vq_st *st;
-  size_t i;
   int rc;
   if (!out || !path) return VQ_ERR_INVALID_ARG;
   *out = NULL;
   if (diag) diag->msg[0] = 0;
   if ((rc = vq_st_open(&st, path, NULL, diag)) < 0) return rc;
+  return load_st(out, st, path, diag);
+}
+
+int vq_codebook_load_mem(vq_codebook **out, const void *buf, size_t size,
+                         const char *name, vq_diag *diag) {
+  vq_st *st;
+  int rc;
+  if (!out || !buf) return VQ_ERR_INVALID_ARG;
+  *out = NULL;
+  if (!name) name = "<memory>";
+  if (diag) diag->msg[0] = 0;
+  if ((rc = vq_st_parse(&st, buf, size, NULL, name, diag)) < 0) return rc;
+  return load_st(out, st, name, diag);
+}
+
+/* Builds the codebook from a parsed file and releases st. */
+static int load_st(vq_codebook **out, vq_st *st, const char *path,
+                   vq_diag *diag) {
+  size_t i;
+  int rc;
   rc = check_header(st, path, diag);
   if (rc == VQ_OK) rc = load_tensor(out, st, path, diag);
   if (rc == VQ_OK) rc = load_extra(*out, st, path, diag);

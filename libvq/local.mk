@@ -43,6 +43,7 @@ libvqcore_la_SOURCES = \
   libvq/linalg.c \
   libvq/linalg.h \
   libvq/projector.c \
+  libvq/quantizer.c \
   libvq/pvq.c \
   libvq/pvqsearch.c \
   libvq/pvqfile.c \
@@ -93,6 +94,8 @@ vqinclude_HEADERS = \
   libvq/include/vq/tokenset.h \
   libvq/include/vq/pq.h \
   libvq/include/vq/projector.h \
+  libvq/include/vq/quantizer.h \
+  libvq/include/vq/latentcodec.h \
   libvq/include/vq/pvq.h \
   libvq/include/vq/rangecoder.h \
   libvq/include/vq/imagecodec.h \

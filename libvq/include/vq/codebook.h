@@ -26,6 +26,12 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_create(
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_load(
     vq_codebook **out, const char *path, vq_diag *diag);
 
+/* The same from a file's bytes in memory (an embedded codebook); name is
+ * used in messages (may be NULL). */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_load_mem(
+    vq_codebook **out, const void *buf, size_t size, const char *name,
+    vq_diag *diag);
+
 /* Saves through a temporary file renamed at the end. */
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_codebook_save(
     const vq_codebook *cb, const char *path, vq_diag *diag);

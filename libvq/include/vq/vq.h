@@ -21,5 +21,7 @@
 #include "rvq.h"
 #include "pq.h"
 #include "projector.h"
+#include "quantizer.h"
+#include "latentcodec.h"
 
 #endif /* VQ_VQ_H */

@@ -1,0 +1,170 @@
+#!/bin/sh
+# The latent codec: vqenc --codebook codes a float latent into token planes
+# with neighbour context, vqdec returns the dequantized tensor (the same as
+# vqtok's decode of the same tokens), from any stage prefix, channels
+# first or last, batches, product codebooks; the codebook found by hash
+# (given, embedded, or beside the file) and another one refused; the same
+# file for 1 and 2 threads; every truncation and bit flip refused.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}" "${srcdir:?}"
+PY=${PYTHON3:-/usr/bin/python3}
+T="$top_builddir/apps/vqtrain"
+K="$top_builddir/apps/vqtok"
+E="$top_builddir/apps/vqenc"
+D="$top_builddir/apps/vqdec"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$srcdir/tests/cli_lib.sh"
+
+for t in "$T" "$K" "$E" "$D"; do
+  [ -x "$t" ] || { echo "$t not built"; exit 1; }
+done
+"$PY" -c 'import numpy' || { echo "python3 with numpy is required"; exit 1; }
+
+"$PY" - "$tmp" <<'PYEOF' || exit 1
+import sys, numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+def field(*shape):
+    # smooth in space: cumulative sums along the last two axes
+    a = rng.normal(0, 1, shape)
+    return np.cumsum(np.cumsum(a, -1), -2) / 4
+lat = field(8, 24, 20).astype(np.float32)
+np.save(d + "/lat.npy", lat)
+np.save(d + "/lat_hwc.npy", np.ascontiguousarray(lat.transpose(1, 2, 0)))
+np.save(d + "/batch.npy", field(2, 8, 12, 10).astype(np.float32))
+np.save(d + "/tiny.npy", field(8, 3, 4).astype(np.float32))
+bad = lat.copy(); bad[1, 2, 3] = np.nan
+np.save(d + "/nan.npy", bad)
+np.save(d + "/c7.npy", field(7, 4, 4).astype(np.float32))
+PYEOF
+
+expect 0 "train on the latent" "$T" rvq -q --stages 3 -k 64 --iters 8 \
+  "$tmp/lat.npy" "$tmp/batch.npy" -o "$tmp/cb.st"
+expect 0 "vqenc a latent" "$E" --json --codebook "$tmp/cb.st" \
+  "$tmp/lat.npy" -o "$tmp/lat.vq" --threads 1
+cp "$tmp/out" "$tmp/enc.json"
+expect 0 "vqenc, 2 threads" "$E" --quiet --codebook "$tmp/cb.st" \
+  "$tmp/lat.npy" -o "$tmp/lat2.vq" --threads 2
+check "same file for 1 and 2 threads" 'cmp -s "$tmp/lat.vq" "$tmp/lat2.vq"'
+expect 0 "vqdec a latent" "$D" --codebook "$tmp/cb.st" "$tmp/lat.vq" \
+  -o "$tmp/lat-dec.npy"
+expect 0 "vqdec, 1 stage" "$D" --stages 1 --codebook "$tmp/cb.st" \
+  "$tmp/lat.vq" -o "$tmp/lat-dec1.npy"
+expect 0 "vqtok on the same latent" "$K" encode -q --codebook "$tmp/cb.st" \
+  "$tmp/lat.npy" -o "$tmp/tok.npy"
+expect 0 "vqtok decode" "$K" decode -q --codebook "$tmp/cb.st" \
+  "$tmp/tok.npy" -o "$tmp/tok-dec.npy"
+check "latent codec: reconstruction, rate, error" "\"$PY\" - <<PYEOF
+import json, os, numpy as np
+x = np.load('$tmp/lat.npy'); y = np.load('$tmp/lat-dec.npy')
+y1 = np.load('$tmp/lat-dec1.npy'); yt = np.load('$tmp/tok-dec.npy')
+assert y.shape == x.shape and y.dtype == np.float32, y.shape
+assert np.array_equal(y, yt), 'vqdec and vqtok decode differ'
+j = json.load(open('$tmp/enc.json'))
+m = ((y - x) ** 2).mean()
+assert abs(j['mse'] - m) < 1e-4 * m, (j, m)
+assert ((y1 - x) ** 2).mean() > m
+assert j['tokens'] == 24 * 20 * 3 and j['log2k'] == 6, j
+assert 0 < j['bits_per_token'] < 6, j
+assert j['bytes'] == os.path.getsize('$tmp/lat.vq'), j
+PYEOF"
+
+# channels last and batches
+expect 0 "vqenc hwc" "$E" --quiet --layout hwc --codebook "$tmp/cb.st" \
+  "$tmp/lat_hwc.npy" -o "$tmp/hwc.vq"
+expect 0 "vqdec hwc" "$D" --codebook "$tmp/cb.st" "$tmp/hwc.vq" \
+  -o "$tmp/hwc-dec.npy"
+expect 0 "vqenc a batch" "$E" --quiet --codebook "$tmp/cb.st" \
+  "$tmp/batch.npy" -o "$tmp/batch.vq"
+expect 0 "vqdec a batch" "$D" --codebook "$tmp/cb.st" "$tmp/batch.vq" \
+  -o "$tmp/batch-dec.npy"
+check "hwc and batch round trips" "\"$PY\" - <<PYEOF
+import numpy as np
+y = np.load('$tmp/lat-dec.npy'); yh = np.load('$tmp/hwc-dec.npy')
+assert np.array_equal(yh, y.transpose(1, 2, 0))
+b, bd = np.load('$tmp/batch.npy'), np.load('$tmp/batch-dec.npy')
+assert bd.shape == b.shape == (2, 8, 12, 10)
+assert ((bd - b) ** 2).mean() < b.var()
+PYEOF"
+
+# a product codebook
+expect 0 "train pq on the latent" "$T" pq -q -m 2 -k 16 --iters 6 \
+  "$tmp/lat.npy" -o "$tmp/pq.st"
+expect 0 "vqenc with pq" "$E" --quiet --codebook "$tmp/pq.st" \
+  "$tmp/lat.npy" -o "$tmp/pq.vq"
+expect 0 "vqdec with pq" "$D" --codebook "$tmp/pq.st" "$tmp/pq.vq" \
+  -o "$tmp/pq-dec.npy"
+expect 1 "vqdec with pq, --stages" "$D" --stages 1 --codebook "$tmp/pq.st" \
+  "$tmp/pq.vq" -o "$tmp/b.npy"
+
+# finding the codebook
+mkdir "$tmp/far"
+cp "$tmp/lat.vq" "$tmp/far/lat.vq"
+expect 1 "no codebook at hand" "$D" "$tmp/far/lat.vq" -o "$tmp/b.npy"
+says "cb.st"
+cp "$tmp/cb.st" "$tmp/far/cb.st"
+expect 0 "the codebook beside the file" "$D" "$tmp/far/lat.vq" \
+  -o "$tmp/far.npy"
+check "same decode" 'cmp -s "$tmp/far.npy" "$tmp/lat-dec.npy"'
+expect 0 "another codebook" "$T" rvq -q --stages 3 -k 64 --iters 8 \
+  --seed 7 "$tmp/lat.npy" -o "$tmp/other.st"
+expect 2 "decode with another codebook" "$D" --codebook "$tmp/other.st" \
+  "$tmp/lat.vq" -o "$tmp/b.npy"
+says "other.st"
+says "cb.st"
+expect 0 "vqenc --embed-codebook" "$E" --quiet --embed-codebook \
+  --codebook "$tmp/cb.st" "$tmp/lat.npy" -o "$tmp/far/emb.vq"
+rm "$tmp/far/cb.st"
+expect 0 "vqdec, embedded codebook" "$D" "$tmp/far/emb.vq" -o "$tmp/emb.npy"
+check "same decode from the embedded codebook" \
+  'cmp -s "$tmp/emb.npy" "$tmp/lat-dec.npy"'
+
+# bad inputs
+expect 2 "NaN in the latent" "$E" --codebook "$tmp/cb.st" "$tmp/nan.npy" \
+  -o "$tmp/b.vq"
+expect 2 "7 channels for 8" "$E" --codebook "$tmp/cb.st" "$tmp/c7.npy" \
+  -o "$tmp/b.vq"
+expect 1 "bad layout" "$E" --layout whc --codebook "$tmp/cb.st" \
+  "$tmp/lat.npy" -o "$tmp/b.vq"
+
+# every truncation and every 7th bit flip of a small file: refused (a
+# flip in the container's minor version, byte 9, makes a newer minor
+# version, which readers accept: then the output must be the same)
+expect 0 "vqenc a tiny latent" "$E" --quiet --codebook "$tmp/cb.st" \
+  "$tmp/tiny.npy" -o "$tmp/tiny.vq"
+expect 0 "vqdec a tiny latent" "$D" --quiet --codebook "$tmp/cb.st" \
+  "$tmp/tiny.vq" -o "$tmp/tiny-dec.npy"
+"$PY" - "$tmp" "$D" <<'PYEOF'
+import os, subprocess, sys
+d, dec = sys.argv[1], sys.argv[2]
+raw = open(d + "/tiny.vq", "rb").read()
+good = open(d + "/tiny-dec.npy", "rb").read()
+bad, same = [], 0
+cases = [(raw[:n], 0) for n in range(len(raw))]
+cases += [(raw[:i // 8] + bytes([raw[i // 8] ^ (1 << (i % 8))]) +
+           raw[i // 8 + 1:], i // 8 == 9) for i in range(0, 8 * len(raw), 7)]
+for k, (data, minor) in enumerate(cases):
+    open(d + "/cut.vq", "wb").write(data)
+    r = subprocess.run([dec, "--codebook", d + "/cb.st", d + "/cut.vq",
+                        "-o", d + "/cut.npy"], capture_output=True)
+    if minor and r.returncode == 0 and \
+            open(d + "/cut.npy", "rb").read() == good:
+        same += 1
+    elif r.returncode not in (1, 2, 3) or os.path.exists(d + "/cut.npy") or \
+            b"cut.vq" not in r.stderr:
+        bad.append((k, r.returncode, r.stderr[:200]))
+    if os.path.exists(d + "/cut.npy"):
+        os.remove(d + "/cut.npy")
+print("%d damaged files: %d refused, %d read the same (minor version), "
+      "%d accepted otherwise or crashed: %s" % (len(cases),
+      len(cases) - same - len(bad), same, len(bad), bad[:3]))
+sys.exit(1 if bad else 0)
+PYEOF
+dmg=$?
+check "every damaged file refused" '[ "$dmg" -eq 0 ]'
+check "no output after failures" \
+  '[ ! -e "$tmp/b.npy" ] && [ ! -e "$tmp/b.vq" ]'
+
+[ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all latent codec checks passed"
