@@ -10,8 +10,12 @@
  *   3: a PVQ-coded float array through vq_pvqfile_decode()
  *   4: a coded image through vq_image_decode(), at most 2^20 pixels so
  *      that every input runs fast
- * Target 4 is chosen when b % 8 == 4, any other b chooses target b % 4, so
- * inputs written before target 4 existed keep their meaning.
+ *   5 (b == 21): a latent through vq_latent_info_read() and, when it embeds
+ *      its codebook (BOOK), vq_latent_decode() with it, at most 2^20
+ *      values
+ * Target 4 is chosen when b % 8 == 4, target 5 when b == 21, any other b
+ * chooses target b % 4, so inputs written before targets 4 and 5 existed
+ * keep their meaning (the corpus had no input starting with 21).
  * Built with clang -fsanitize=fuzzer by 'make fuzz'; every make check
  * replays the committed corpus (tests/fuzz/corpus) through replay.c. */
 #include "config.h"
@@ -88,8 +92,37 @@ static void fuzz_image(const uint8_t *d, size_t n) {
   }
 }
 
+static void fuzz_latent(const uint8_t *d, size_t n) {
+  vq_latent_info li;
+  vq_codebook *cb = NULL;
+  vq_quantizer *q = NULL;
+  uint64_t count = 1;
+  float *x;
+  int a;
+  if (vq_latent_info_read(&li, d, n, "fuzz", NULL) != 0) return;
+  if (li.book && (li.book < d || li.book + li.book_size > d + n)) abort();
+  for (a = 0; a < li.ndim; a++) count *= li.shape[a];
+  if (!li.book || count > (1u << 20)) return;
+  if (vq_codebook_load_mem(&cb, li.book, li.book_size, "fuzz", NULL) == 0 &&
+      vq_quantizer_create(&q, cb, NULL) == 0 &&
+      (x = malloc((size_t)count * sizeof *x)) != NULL) {
+    if (vq_latent_decode(x, NULL, q, d, n, 0, 1, "fuzz", NULL) == 0) {
+      uint64_t i;
+      for (i = 0; i < count; i++)
+        if (!isfinite(x[i])) abort(); /* codewords are finite */
+    }
+    free(x);
+  }
+  vq_quantizer_destroy(q);
+  vq_codebook_destroy(cb);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
+  if (data[0] == 21) {
+    fuzz_latent(data + 1, size - 1);
+    return 0;
+  }
   if (data[0] % 8 == 4) {
     fuzz_image(data + 1, size - 1);
     return 0;

@@ -2,8 +2,9 @@
 """Writes seed inputs for the fuzz target into a folder: .vq token files
 made by vqenc (every model, several dtypes and shapes), their index streams
 alone, the files for the container-only target, PVQ-coded arrays and
-small coded images. Each seed starts with the target byte that
-fuzz_decode.c reads (0 tokens, 1 stream, 2 container, 3 PVQ, 4 image).
+small coded images and latents with their codebooks embedded. Each seed
+starts with the target byte that fuzz_decode.c reads (0 tokens, 1 stream,
+2 container, 3 PVQ, 4 image, 21 latent).
   tests/fuzz/make_seeds.py BUILDDIR OUTDIR"""
 import os
 import struct
@@ -82,6 +83,7 @@ def main():
                 open(os.path.join(out, "%s-%s.pvq" % (name, opts[1])),
                      "wb").write(b"\3" + open(vq, "rb").read())
         image_seeds(build, out, tmp)
+        latent_seeds(build, out, tmp)
 
 
 def write_png(path, a):
@@ -130,6 +132,35 @@ def image_seeds(build, out, tmp):
             tag = "q" + opts[1] + ("-" + opts[3] if len(opts) > 2 else "")
             open(os.path.join(out, "%s-%s.img" % (name, tag)),
                  "wb").write(b"\4" + open(vq, "rb").read())
+
+
+def latent_seeds(build, out, tmp):
+    """Tiny latents (channels first and last, a batch) coded by vqenc with
+    embedded k-means, residual and product codebooks."""
+    rng = np.random.default_rng(5)
+    tool = lambda name: os.path.join(build, "apps", name)
+    train = os.path.join(tmp, "lt.npy")
+    np.save(train, rng.normal(0, 1, (4, 6, 6)).astype(np.float32))
+    books = {"km": ["kmeans", "-k", "5"],
+             "rvq": ["rvq", "--stages", "2", "-k", "4"],
+             "pq": ["pq", "-m", "2", "-k", "3"]}
+    lats = {"chw": rng.normal(0, 1, (4, 3, 5)),
+            "batch": rng.normal(0, 1, (2, 4, 2, 3)),
+            "hwc": rng.normal(0, 1, (2, 3, 4))}
+    for bname, args in books.items():
+        cb = os.path.join(tmp, bname + ".safetensors")
+        subprocess.run([tool("vqtrain")] + args + ["-q", "--iters", "3",
+                       train, "-o", cb], check=True)
+        for lname, a in lats.items():
+            npy = os.path.join(tmp, lname + ".npy")
+            np.save(npy, a.astype(np.float32))
+            vq = os.path.join(tmp, "l.vq")
+            subprocess.run([tool("vqenc"), "--quiet", "--embed-codebook",
+                            "--codebook", cb] +
+                           (["--layout", "hwc"] if lname == "hwc" else []) +
+                           [npy, "-o", vq], check=True)
+            open(os.path.join(out, "%s-%s.lat" % (bname, lname)),
+                 "wb").write(b"\x15" + open(vq, "rb").read())
 
 
 if __name__ == "__main__":
