@@ -861,7 +861,7 @@ static int prefix_errors(const book *b, const tokens *t,
     item_free(&it);
     return cli_fail(prog, VQ_ERR_NOMEM, NULL, ti->name);
   }
-  for (s = 1; s <= use && rc == 0; s++) {
+  for (s = b->pq ? use : 1; s <= use && rc == 0; s++) {
     double e = 0.0;
     rc = decode_rows(b, y, t->shard[ti->shard] + ti->row * (size_t)b->stages,
                      it.n, s, threads);
@@ -882,7 +882,7 @@ static int cmd_stats(const book *b, const char *in, int use, int threads,
   double sse[VQ_RVQ_MAX_STAGES > VQ_PQ_MAX_M ? VQ_RVQ_MAX_STAGES
                                              : VQ_PQ_MAX_M] = {0};
   uint64_t *cnt = NULL, total = 0, compared = 0;
-  size_t i, n, st = (size_t)b->stages, s, c;
+  size_t i, n, st = (size_t)b->stages, s, c, s0;
   double bits_sum = 0.0;
   int rc, images, have_err = 1;
   (void)quiet;
@@ -891,6 +891,7 @@ static int cmd_stats(const book *b, const char *in, int use, int threads,
     cli_error(prog, "--stages %d: the codebook has %d", use, b->stages);
     return VQ_EXIT_USAGE;
   }
+  s0 = b->pq ? (size_t)use - 1 : 0; /* a product needs every sub-space */
   if ((rc = load_tokens(b, in, &t)) != 0) {
     tokens_free(&t);
     return rc;
@@ -910,7 +911,7 @@ static int cmd_stats(const book *b, const char *in, int use, int threads,
   for (i = 0; i < n && rc == 0 && have_err; i++) {
     vq_token_input ti;
     token_input(&t, i, &ti);
-    rc = b->pq ? 1 : prefix_errors(b, &t, &ti, use, threads, sse);
+    rc = prefix_errors(b, &t, &ti, use, threads, sse);
     if (rc == 1) have_err = 0, rc = 0;
     else compared += ti.rows;
   }
@@ -943,14 +944,14 @@ static int cmd_stats(const book *b, const char *in, int use, int threads,
     printf("], \"bits_per_token\": %.6f, \"mse_per_stage\": ",
            st ? bits_sum / (double)st : 0.0);
     if (!have_err || !compared) printf("null");
-    for (s = 0; have_err && compared && s < (size_t)use; s++)
-      printf("%s%.10g", s ? ", " : "[",
+    for (s = s0; have_err && compared && s < (size_t)use; s++)
+      printf("%s%.10g", s > s0 ? ", " : "[",
              sse[s] / ((double)compared * (double)b->din));
     if (have_err && compared) printf("]");
     if (images && have_err && compared) {
       printf(", \"psnr_per_stage\": ");
-      for (s = 0; s < (size_t)use; s++)
-        printf("%s%.4f", s ? ", " : "[",
+      for (s = s0; s < (size_t)use; s++)
+        printf("%s%.4f", s > s0 ? ", " : "[",
                10.0 * log10(255.0 * 255.0 /
                             fmax(sse[s] / ((double)compared *
                                            (double)b->din), 1e-30)));
@@ -960,7 +961,7 @@ static int cmd_stats(const book *b, const char *in, int use, int threads,
   } else {
     printf("  %.3f bits a token on average (order-0 entropy of each "
            "stage)\n", st ? bits_sum / (double)st : 0.0);
-    for (s = 0; have_err && compared && s < (size_t)use; s++) {
+    for (s = s0; have_err && compared && s < (size_t)use; s++) {
       double m = sse[s] / ((double)compared * (double)b->din);
       printf("  stages 1-%zu: mse %.6g", s + 1, m);
       if (images) printf(", PSNR %.2f dB", 10.0 * log10(255.0 * 255.0 /
