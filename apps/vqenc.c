@@ -187,7 +187,7 @@ static int encode_latent(const char *in, const char *out,
   vq_array *a = NULL;
   uint8_t *file = NULL, *vq = NULL, dig[32];
   size_t fsize = 0, size = 0;
-  double t0 = cli_now();
+  double t0 = cli_now(), file_bits;
   int rc;
   if ((rc = cli_read_file(prog, lo->codebook, (uint64_t)1 << 32, &file,
                           &fsize)) != 0)
@@ -230,21 +230,23 @@ static int encode_latent(const char *in, const char *out,
     goto done;
   }
   if ((rc = cli_write_file(prog, out, vq, size)) != 0) goto done;
+  file_bits = st.tokens ? 8.0 * (double)st.bytes / (double)st.tokens : 0.0;
   if (json) {
     printf("{\"input\": ");
     cli_json_string(stdout, in);
     printf(", \"output\": ");
     cli_json_string(stdout, out);
     printf(", \"kind\": \"latent\", \"tokens\": %llu, \"bytes\": %zu, "
-           "\"payload_bytes\": %zu, \"bits_per_token\": %.6f, \"log2k\": "
-           "%.6f, \"mse\": %.10g, \"seconds\": %.6f}\n",
-           (unsigned long long)st.tokens, st.bytes, st.payload_bytes,
-           st.bits_per_token, st.log2k, st.mse, cli_now() - t0);
+           "\"payload_bytes\": %zu, \"bits_per_token\": %.6f, "
+           "\"payload_bits_per_token\": %.6f, \"log2k\": %.6f, \"mse\": "
+           "%.10g, \"seconds\": %.6f}\n", (unsigned long long)st.tokens,
+           st.bytes, st.payload_bytes, file_bits, st.bits_per_token, st.log2k,
+           st.mse, cli_now() - t0);
   } else if (!quiet) {
     fprintf(stderr, "%s: %llu tokens -> %zu bytes, %.3f bits a token "
             "(log2 K = %.2f), mse %.6g\n", out,
-            (unsigned long long)st.tokens, st.bytes, st.bits_per_token,
-            st.log2k, st.mse);
+            (unsigned long long)st.tokens, st.bytes, file_bits, st.log2k,
+            st.mse);
   }
 done:
   vq_free(vq);

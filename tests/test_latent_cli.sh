@@ -128,6 +128,29 @@ expect 2 "7 channels for 8" "$E" --codebook "$tmp/cb.st" "$tmp/c7.npy" \
 expect 1 "bad layout" "$E" --layout whc --codebook "$tmp/cb.st" \
   "$tmp/lat.npy" -o "$tmp/b.vq"
 
+# autoencoder latents of held-out Kodak images (tests/data/latents): a
+# codebook trained on three, the fourth coded well below log2 K bits
+L="$srcdir/tests/data/latents"
+expect 0 "train on autoencoder latents" "$T" kmeans -q -k 256 --iters 10 \
+  "$L/kodim22.npy" "$L/kodim23.npy" "$L/kodim24.npy" -o "$tmp/ae.st"
+expect 0 "vqenc an autoencoder latent" "$E" --json --codebook "$tmp/ae.st" \
+  "$L/kodim21.npy" -o "$tmp/ae.vq"
+cp "$tmp/out" "$tmp/ae.json"
+expect 0 "vqdec an autoencoder latent" "$D" --codebook "$tmp/ae.st" \
+  "$tmp/ae.vq" -o "$tmp/ae.npy"
+check "autoencoder latent: rate and round trip" "\"$PY\" - <<PYEOF
+import json, numpy as np
+j = json.load(open('$tmp/ae.json'))
+x, y = np.load('$L/kodim21.npy'), np.load('$tmp/ae.npy')
+assert y.shape == x.shape == (8, 64, 96), y.shape
+m = ((y - x) ** 2).mean()
+assert abs(m - j['mse']) < 1e-4 * m and m < 0.5 * x.var(), (m, x.var())
+assert j['bits_per_token'] < 0.9 * j['log2k'], j
+assert j['payload_bits_per_token'] <= j['bits_per_token'], j
+print('autoencoder latent: %.3f bits a token (log2 K = %g), mse %.5f, '
+      'variance %.5f' % (j['bits_per_token'], j['log2k'], m, x.var()))
+PYEOF"
+
 # every truncation and every 7th bit flip of a small file: refused (a
 # flip in the container's minor version, byte 9, makes a newer minor
 # version, which readers accept: then the output must be the same)
