@@ -77,3 +77,33 @@ def blas_in_use():
             if any(s in base for s in ("blas", "lapack", "gomp", "omp")):
                 libs.add(os.path.realpath(path))
     return ", ".join(sorted(libs)) or "unknown"
+
+
+def tool_args(doc):
+    """An argument parser with the options every Kodak benchmark takes:
+    --build-dir (the tree holding apps/vqtrain and apps/vqtok) and
+    --kodak (the 24 Kodak PNGs, ../shared/data/kodak beside the
+    repository)."""
+    import argparse
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--build-dir", default=os.path.dirname(here),
+                    help="build tree holding apps/vqtrain and apps/vqtok "
+                    "(default: the source tree)")
+    ap.add_argument("--kodak", default=os.path.join(
+        os.path.dirname(os.path.dirname(here)), "shared", "data", "kodak"),
+                    help="folder of the 24 Kodak PNGs")
+    return ap
+
+
+def finish_report(text, load0, threads, out=None):
+    """Appends the load average before and after the run to a report,
+    prints it, and writes it to out when given."""
+    text += ("\n\nLoad average (1 min) before the run %.2f, after it %.2f "
+             "(the run keeps about %d cores busy; more means another job "
+             "shared them)." % (load0, os.getloadavg()[0], threads))
+    print()
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")

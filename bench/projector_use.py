@@ -17,7 +17,6 @@ codewords used per stage; the script checks both against the codes it
 decodes itself. FAISS's figures come from index.search with the same
 numpy code. Training times are whole processes for ours (reading the .npy
 included) and around km.train for FAISS."""
-import argparse
 import json
 import os
 import tempfile
@@ -117,14 +116,7 @@ def table(rows):
 
 
 def parse_args():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build-dir", default=os.path.dirname(here),
-                    help="build tree holding apps/vqtrain and apps/vqtok "
-                    "(default: the source tree)")
-    ap.add_argument("--kodak", default=os.path.join(
-        os.path.dirname(os.path.dirname(here)), "shared", "data", "kodak"),
-                    help="folder of the 24 Kodak PNGs")
+    ap = benchutil.tool_args(__doc__)
     ap.add_argument("--k", default=None, help="comma-separated K list "
                     "(default 1024,4096; --quick 256)")
     ap.add_argument("--quick", action="store_true", help="K = 256, FAISS, "
@@ -174,14 +166,7 @@ def main():
         "K codewords that the held-out vectors pick (per stage for RVQ); "
         "train s: ours whole vqtrain processes, FAISS around km.train.",
         ""] + table(rows) + ["\nWarning: " + w for w in warn])
-    text += ("\n\nLoad average (1 min) before the run %.2f, after it %.2f "
-             "(the run keeps about %d cores busy; more means another job "
-             "shared them)." % (load0, os.getloadavg()[0], THREADS))
-    print()
-    print(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text + "\n")
+    benchutil.finish_report(text, load0, THREADS, a.out)
 
 
 if __name__ == "__main__":

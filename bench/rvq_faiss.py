@@ -20,7 +20,6 @@ Product quantization: M = 8 sub-spaces of 8 bits, plain and after OPQ
 (ours: vqtrain pq [--opq], 10 rounds; FAISS: OPQMatrix(d, 8) with its
 default rounds, then a ProductQuantizer on the rotated data), the same
 split, held-out MSE in the original space."""
-import argparse
 import json
 import os
 import platform
@@ -383,14 +382,7 @@ def check_tools(build):
 
 
 def parse_args():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build-dir", default=os.path.dirname(here),
-                    help="build tree holding apps/vqtrain and apps/vqtok "
-                    "(default: the source tree)")
-    ap.add_argument("--kodak", default=os.path.join(
-        os.path.dirname(os.path.dirname(here)), "shared", "data", "kodak"),
-                    help="folder of the 24 Kodak PNGs")
+    ap = benchutil.tool_args(__doc__)
     ap.add_argument("--mixture", default=None, metavar="NxD",
                     help="Gaussian mixture size (default 500000x128, "
                     "--quick 50000x32)")
