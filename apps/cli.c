@@ -96,6 +96,49 @@ int cli_ends_with(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+char *cli_beside(const char *path, const char *name) {
+  const char *s = strrchr(path, '/');
+  size_t n = s ? (size_t)(s - path) + 1 : 0;
+  char *out = malloc(n + strlen(name) + 1);
+  if (!out) return NULL;
+  memcpy(out, path, n);
+  strcpy(out + n, name);
+  return out;
+}
+
+int cli_parse_layout(const char *prog, const char *opt, const char *text,
+                     int allow_nd, cli_layout *out) {
+  if (!strcmp(text, "chw")) *out = CLI_LAYOUT_CHW;
+  else if (!strcmp(text, "hwc")) *out = CLI_LAYOUT_HWC;
+  else if (allow_nd && !strcmp(text, "nd")) *out = CLI_LAYOUT_ND;
+  else {
+    cli_error(prog, "%s: expected chw%s hwc%s, got '%s'", opt,
+              allow_nd ? "," : " or", allow_nd ? " or nd" : "", text);
+    return -1;
+  }
+  return 0;
+}
+
+int cli_latent_dims(int ndim, const uint64_t *shape, cli_layout lay,
+                    size_t *batch, size_t *c, size_t *h, size_t *w) {
+  int o = ndim - 3, hwc = lay == CLI_LAYOUT_HWC;
+  if (ndim != 3 && ndim != 4) return -1;
+  *batch = o ? (size_t)shape[0] : 1;
+  *c = (size_t)(hwc ? shape[o + 2] : shape[o]);
+  *h = (size_t)(hwc ? shape[o] : shape[o + 1]);
+  *w = (size_t)(hwc ? shape[o + 1] : shape[o + 2]);
+  return 0;
+}
+
+void cli_chw_to_rows(float *rows, const float *x, size_t batch, size_t c,
+                     size_t hw) {
+  size_t b, i, j;
+  for (b = 0; b < batch; b++)
+    for (j = 0; j < c; j++)
+      for (i = 0; i < hw; i++)
+        rows[(b * hw + i) * c + j] = x[(b * c + j) * hw + i];
+}
+
 int cli_sniff(const char *path) {
   unsigned char b[16];
   struct stat st;

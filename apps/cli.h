@@ -78,6 +78,35 @@ double cli_now(void);
 /* 1 when path ends with suffix. */
 int cli_ends_with(const char *path, const char *suffix);
 
+/* The folder of path (up to its last '/') with name appended: name alone
+ * when path has no folder. malloc'd; NULL when out of memory. */
+char *cli_beside(const char *path, const char *name);
+
+/* How a float .npy holds its vectors: rows of the last axis (nd), or a
+ * latent [C, H, W] / [B, C, H, W] (chw) or [H, W, C] / [B, H, W, C]
+ * (hwc) whose C-vectors are the vectors. */
+typedef enum cli_layout {
+  CLI_LAYOUT_AUTO = 0,   /* nd for 1 and 2 axes, chw for 3 and 4 */
+  CLI_LAYOUT_CHW,
+  CLI_LAYOUT_HWC,
+  CLI_LAYOUT_ND
+} cli_layout;
+
+/* Parses "chw", "hwc" or "nd" (the ones allowed by `allow_nd`); prints a
+ * usage error naming opt and returns -1 otherwise. */
+int cli_parse_layout(const char *prog, const char *opt, const char *text,
+                     int allow_nd, cli_layout *out);
+
+/* The latent's batch (1 without a batch axis), channels, height and
+ * width for a 3- or 4-axis shape in layout chw or hwc; -1 for another
+ * number of axes. */
+int cli_latent_dims(int ndim, const uint64_t *shape, cli_layout lay,
+                    size_t *batch, size_t *c, size_t *h, size_t *w);
+
+/* [B, C, H * W] to rows [B * H * W, C]. */
+void cli_chw_to_rows(float *rows, const float *x, size_t batch, size_t c,
+                     size_t hw);
+
 /* Writes s as a JSON string literal (with quotes). */
 void cli_json_string(FILE *f, const char *s);
 

@@ -19,9 +19,10 @@ static void usage(FILE *f) {
 "was made from, byte for byte; a PVQ-coded float array becomes a\n"
 "float32 .npy of its shape; a latent becomes its float32 .npy, decoded\n"
 "with the codebook the file names (--codebook, else the one embedded in\n"
-"the file, else the named file beside it or in the current folder). Every length, dimension and checksum is\n"
-"verified before anything is allocated or written; a damaged file is\n"
-"reported and no output is left behind.\n"
+"the file, else the named file beside it or in the current folder).\n"
+"Every length, dimension and checksum is verified before anything is\n"
+"allocated or written; a damaged file is reported and no output is left\n"
+"behind.\n"
 "\n"
 "Options:\n"
 "  -o, --output FILE  the file to write (required)\n"
@@ -121,15 +122,10 @@ static int latent_codebook(vq_codebook **cb, const vq_latent_info *li,
     rc = vq_codebook_load_mem(cb, li->book, li->book_size, in, &diag);
     return rc < 0 ? cli_fail(prog, rc, &diag, in) : 0;
   }
-  if (!path && li->name[0] && !strchr(li->name, '/')) {
-    const char *s = strrchr(in, '/');
-    size_t n = s ? (size_t)(s - in) + 1 : 0;
-    if ((beside = malloc(n + strlen(li->name) + 1))) {
-      memcpy(beside, in, n);
-      strcpy(beside + n, li->name);
-      if (cli_sniff(beside) == CLI_KIND_SAFETENSORS) path = beside;
-      else if (cli_sniff(li->name) == CLI_KIND_SAFETENSORS) path = li->name;
-    }
+  if (!path && li->name[0] && !strchr(li->name, '/') &&
+      (beside = cli_beside(in, li->name)) != NULL) {
+    if (cli_sniff(beside) == CLI_KIND_SAFETENSORS) path = beside;
+    else if (cli_sniff(li->name) == CLI_KIND_SAFETENSORS) path = li->name;
   }
   if (!path) {
     cli_error(prog, "%s: decoding needs its codebook %s(SHA-256 %.16s...); "

@@ -512,14 +512,13 @@ int main(int argc, char **argv) {
         break;
       case 'j': json = 1; break;
       case 'C': lo.codebook = optarg; break;
-      case 'L':
-        if (!strcmp(optarg, "hwc")) lo.hwc = 1;
-        else if (!strcmp(optarg, "chw")) lo.hwc = 0;
-        else {
-          cli_error(prog, "--layout: expected chw or hwc, got '%s'", optarg);
+      case 'L': {
+        cli_layout lay;
+        if (cli_parse_layout(prog, "--layout", optarg, 0, &lay))
           return VQ_EXIT_USAGE;
-        }
+        lo.hwc = lay == CLI_LAYOUT_HWC;
         break;
+      }
       case 'W':
         if (cli_parse_int(prog, "--beam", optarg, 1, VQ_RVQ_MAX_BEAM,
                           &lo.beam))

@@ -103,23 +103,7 @@ static int load_book(book *b, const char *path) {
   return 0;
 }
 
-/* ---- vectors to codes and back ----------------------------------------- */
-
-/* codes [n, stages] and each vector's squared error (err [n]). */
-static int encode_rows(const book *b, int32_t *codes, float *err,
-                       const float *x, size_t n, int beam, int threads) {
-  return vq_quantizer_encode(b->q, codes, err, x, n, beam, threads);
-}
-
-/* y [n, din] from the first `use` stages of codes [n, stages]. */
-static int decode_rows(const book *b, float *y, const int32_t *codes,
-                       size_t n, int use, int threads) {
-  return vq_quantizer_decode(b->q, y, codes, n, use, threads);
-}
-
 /* ---- inputs ------------------------------------------------------------- */
-
-typedef enum layout { LAYOUT_AUTO, LAYOUT_CHW, LAYOUT_HWC, LAYOUT_ND } layout;
 
 /* One input's vectors [n, d] and the shape of its token grid. */
 typedef struct item {
@@ -170,23 +154,11 @@ static int load_image_item(const book *b, const char *path, item *it) {
   return rc < 0 ? cli_fail(prog, rc, NULL, path) : 0;
 }
 
-/* [C, H, W] (or with a batch axis first) to [H * W, C] rows. */
-static float *chw_to_rows(const float *x, size_t batch, size_t c, size_t hw) {
-  float *out = malloc((batch * hw != 0 ? batch * hw : 1) * c * sizeof *out);
-  size_t b, i, j;
-  if (!out) return NULL;
-  for (b = 0; b < batch; b++)
-    for (j = 0; j < c; j++)
-      for (i = 0; i < hw; i++)
-        out[(b * hw + i) * c + j] = x[(b * c + j) * hw + i];
-  return out;
-}
-
-static int load_npy_item(const book *b, const char *path, layout lay,
+static int load_npy_item(const book *b, const char *path, cli_layout lay,
                          item *it) {
   vq_diag diag = {{0}};
   const uint64_t *sh;
-  size_t c, hw, batch = 1, i;
+  size_t c, h, w, batch, i;
   int nd, rc = vq_npy_read(&it->arr, path, VQ_DTYPE_F32, NULL, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, path);
   nd = it->arr->ndim, sh = it->arr->shape;
@@ -194,32 +166,27 @@ static int load_npy_item(const book *b, const char *path, layout lay,
     cli_error(prog, "%s: an empty array or a scalar", path);
     return VQ_EXIT_DATA;
   }
-  if (lay == LAYOUT_AUTO) lay = nd <= 2 ? LAYOUT_ND : LAYOUT_CHW;
-  if (lay == LAYOUT_ND || nd < 3) {
+  if (lay == CLI_LAYOUT_AUTO) lay = nd <= 2 ? CLI_LAYOUT_ND : CLI_LAYOUT_CHW;
+  if (lay == CLI_LAYOUT_ND || nd < 3) {
     c = (size_t)sh[nd - 1];
     it->n = (size_t)(it->arr->count / c);
     it->ndim = 1, it->grid[0] = it->n, it->source = "vectors";
     it->x = it->arr->data;
-  } else if (nd > 4) {
+  } else if (cli_latent_dims(nd, sh, lay, &batch, &c, &h, &w) < 0) {
     cli_error(prog, "%s: a latent has 3 or 4 axes ([C, H, W] or "
               "[B, C, H, W]), not %d", path, nd);
     return VQ_EXIT_DATA;
   } else {
     int o = nd - 3; /* a batch axis first */
-    batch = o ? (size_t)sh[0] : 1;
-    c = (size_t)(lay == LAYOUT_CHW ? sh[o] : sh[o + 2]);
-    hw = (size_t)(lay == LAYOUT_CHW ? sh[o + 1] * sh[o + 2]
-                                    : sh[o] * sh[o + 1]);
-    it->n = batch * hw, it->source = "latent", it->ndim = nd - 1;
+    it->n = batch * h * w, it->source = "latent", it->ndim = nd - 1;
     if (o) it->grid[0] = batch;
-    it->grid[o] = lay == LAYOUT_CHW ? sh[o + 1] : sh[o];
-    it->grid[o + 1] = lay == LAYOUT_CHW ? sh[o + 2] : sh[o + 1];
-    if (c == b->din && lay == LAYOUT_CHW) {
-      if (!(it->own = chw_to_rows(it->arr->data, batch, c, hw)))
+    it->grid[o] = h, it->grid[o + 1] = w;
+    it->x = it->arr->data;
+    if (c == b->din && lay == CLI_LAYOUT_CHW) {
+      if (!(it->own = malloc(it->n * c * sizeof *it->own)))
         return cli_fail(prog, VQ_ERR_NOMEM, NULL, path);
+      cli_chw_to_rows(it->own, it->arr->data, batch, c, h * w);
       it->x = it->own;
-    } else {
-      it->x = it->arr->data;
     }
   }
   if (c != b->din) {
@@ -235,7 +202,7 @@ static int load_npy_item(const book *b, const char *path, layout lay,
   return 0;
 }
 
-static int load_item(const book *b, const char *path, layout lay,
+static int load_item(const book *b, const char *path, cli_layout lay,
                      item *it) {
   int kind = cli_sniff(path);
   memset(it, 0, sizeof *it);
@@ -269,23 +236,11 @@ static const char *base_name(const char *path) {
   return s ? s + 1 : path;
 }
 
-/* The folder of path with "/" and name appended (name alone when path
- * has no folder); malloc'd. */
-static char *beside(const char *path, const char *name) {
-  const char *s = strrchr(path, '/');
-  size_t n = s ? (size_t)(s - path) + 1 : 0;
-  char *out = malloc(n + strlen(name) + 1);
-  if (!out) return NULL;
-  memcpy(out, path, n);
-  strcpy(out + n, name);
-  return out;
-}
-
 /* ---- encode ------------------------------------------------------------- */
 
 typedef struct enc_opts {
   int beam, threads, json, quiet, verbose, u16;
-  layout lay;
+  cli_layout lay;
   uint64_t shard_rows;
 } enc_opts;
 
@@ -396,7 +351,8 @@ static int encode_item(encoder *e, const char *name, const item *it) {
   vq_token_input *ti;
   int rc = codes && err ? 0 : VQ_ERR_NOMEM;
   if (rc == 0)
-    rc = encode_rows(b, codes, err, it->x, it->n, e->o->beam, e->o->threads);
+    rc = vq_quantizer_encode(b->q, codes, err, it->x, it->n, e->o->beam,
+                             e->o->threads);
   if (rc < 0) {
     free(codes), free(err);
     return cli_fail(prog, rc, NULL, name);
@@ -432,7 +388,7 @@ static int encode_item(encoder *e, const char *name, const item *it) {
 }
 
 static int set_attrs(vq_tokenset *ts, const book *b, const item *it,
-                     layout lay) {
+                     cli_layout lay) {
   char v[32];
   int rc = 0;
   if (!strcmp(it->source, "image")) {
@@ -441,7 +397,7 @@ static int set_attrs(vq_tokenset *ts, const book *b, const item *it,
     rc |= vq_tokenset_set_attr(ts, "patch.color", b->pp.color == VQ_PATCH_RGB
                                                       ? "rgb" : "luma");
   } else if (!strcmp(it->source, "latent")) {
-    rc |= vq_tokenset_set_attr(ts, "layout", lay == LAYOUT_HWC ? "hwc"
+    rc |= vq_tokenset_set_attr(ts, "layout", lay == CLI_LAYOUT_HWC ? "hwc"
                                                                : "chw");
   }
   snprintf(v, sizeof v, "%zu", b->din);
@@ -669,7 +625,7 @@ static int load_tokens(const book *b, const char *path, tokens *t) {
     const char *file;
     char *sp;
     if (vq_tokenset_shard(t->ts, i, &file, &t->rows[i]) < 0 ||
-        !(sp = beside(index, file))) {
+        !(sp = cli_beside(index, file))) {
       rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, index);
       break;
     }
@@ -816,8 +772,9 @@ static int cmd_decode(const book *b, const char *in, const char *out,
     path = output_path(out, &t, &ti, many);
     if (!y || !path) rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, out);
     if (rc == 0) {
-      rc = decode_rows(b, y, t.shard[ti.shard] + ti.row * (size_t)b->stages,
-                       (size_t)ti.rows, use, threads);
+      rc = vq_quantizer_decode(b->q, y,
+                               t.shard[ti.shard] + ti.row * (size_t)b->stages,
+                               (size_t)ti.rows, use, threads);
       if (rc < 0) rc = cli_fail(prog, rc, NULL, in);
     }
     if (rc == 0) rc = write_output(b, &t, &ti, y, path);
@@ -848,8 +805,8 @@ static int prefix_errors(const book *b, const tokens *t,
   size_t i;
   int s, rc;
   if (!t->ts || !file_exists(ti->name)) return 1;
-  rc = load_item(b, ti->name, lay && !strcmp(lay, "hwc") ? LAYOUT_HWC
-                              : lay ? LAYOUT_CHW : LAYOUT_ND, &it);
+  rc = load_item(b, ti->name, lay && !strcmp(lay, "hwc") ? CLI_LAYOUT_HWC
+                              : lay ? CLI_LAYOUT_CHW : CLI_LAYOUT_ND, &it);
   if (rc != 0) return rc;
   if (it.n != ti->rows) {
     cli_error(prog, "%s: %zu vectors now, %llu when it was tokenized",
@@ -863,8 +820,9 @@ static int prefix_errors(const book *b, const tokens *t,
   }
   for (s = b->pq ? use : 1; s <= use && rc == 0; s++) {
     double e = 0.0;
-    rc = decode_rows(b, y, t->shard[ti->shard] + ti->row * (size_t)b->stages,
-                     it.n, s, threads);
+    rc = vq_quantizer_decode(b->q, y,
+                             t->shard[ti->shard] + ti->row * (size_t)b->stages,
+                             it.n, (int)s, threads);
     for (i = 0; rc == 0 && i < it.n * b->din; i++) {
       double d = (double)y[i] - it.x[i];
       e += d * d;
@@ -1037,13 +995,8 @@ int main(int argc, char **argv) {
         }
         break;
       case 'L':
-        if (!strcmp(optarg, "chw")) eo.lay = LAYOUT_CHW;
-        else if (!strcmp(optarg, "hwc")) eo.lay = LAYOUT_HWC;
-        else if (!strcmp(optarg, "nd")) eo.lay = LAYOUT_ND;
-        else {
-          cli_error(prog, "--layout: expected chw, hwc or nd");
+        if (cli_parse_layout(prog, "--layout", optarg, 1, &eo.lay))
           return VQ_EXIT_USAGE;
-        }
         break;
       case 'R':
         if (cli_parse_u64(prog, "--shard-rows", optarg, 1, (uint64_t)1 << 40,

@@ -86,7 +86,7 @@ typedef struct opts {
   vq_kmeans_init init_residual; /* rvq: seeding of stages after the first */
   int init_given;              /* --init was given */
   int simvq, pca_dim, whiten;  /* --projector, --whiten */
-  int layout;                  /* --layout: 0 auto, 1 chw, 2 hwc, 3 nd */
+  cli_layout layout;           /* --layout */
   const char *map;             /* reduce: --map */
   const char *reduce_sha;      /* reduce: SHA-256 of the source codebook */
   vq_patch_params patch;
@@ -192,14 +192,7 @@ static int parse_one(opts *o, int c, const char *arg) {
     case OPT_WHITEN: o->whiten = 1; return -1;
     case OPT_MAP: o->map = arg; return -1;
     case OPT_LAYOUT:
-      if (!strcmp(arg, "chw")) o->layout = 1;
-      else if (!strcmp(arg, "hwc")) o->layout = 2;
-      else if (!strcmp(arg, "nd")) o->layout = 3;
-      else {
-        cli_error(prog, "--layout: expected chw, hwc or nd, got '%s'", arg);
-        return 1;
-      }
-      return -1;
+      return cli_parse_layout(prog, "--layout", arg, 1, &o->layout) ? 1 : -1;
     case OPT_INIT:
     case OPT_INITRES: {
       vq_kmeans_init *to = c == OPT_INIT ? &o->km.init : &o->init_residual;
@@ -308,34 +301,30 @@ typedef struct data {
  * flattened with --layout nd), or a latent [C, H, W] / [B, C, H, W] whose
  * C-vectors are the rows ([H, W, C] / [B, H, W, C] with --layout hwc). A
  * single 2-D file is used in place. */
-static int load_npy(data *dt, const char *path, int layout, int single,
-                    size_t *cap) {
+static int load_npy(data *dt, const char *path, cli_layout layout,
+                    int single, size_t *cap) {
   vq_diag diag = {{0}};
   vq_array *a;
-  const uint64_t *sh;
-  size_t c, n, hw = 0, batch = 1, i, j, b;
+  size_t c, n, h = 0, w = 0, batch = 1;
   int rc = vq_npy_read(&a, path, VQ_DTYPE_F32, NULL, &diag), chw = 0;
   if (rc < 0) return cli_fail(prog, rc, &diag, path);
-  sh = a->shape;
   if (a->ndim < 1 || a->count == 0) {
     cli_error(prog, "%s: expected vectors [N, D], found %s", path,
               a->ndim < 1 ? "a scalar" : "an empty array");
     vq_array_destroy(a);
     return VQ_EXIT_DATA;
   }
-  if (layout == 0) layout = a->ndim <= 2 ? 3 : 1;
-  if (layout == 3 || a->ndim < 3) {
-    c = a->ndim == 1 ? 1 : (size_t)sh[a->ndim - 1];
-  } else if (a->ndim > 4) {
+  if (layout == CLI_LAYOUT_AUTO)
+    layout = a->ndim <= 2 ? CLI_LAYOUT_ND : CLI_LAYOUT_CHW;
+  if (layout == CLI_LAYOUT_ND || a->ndim < 3) {
+    c = a->ndim == 1 ? 1 : (size_t)a->shape[a->ndim - 1];
+  } else if (cli_latent_dims(a->ndim, a->shape, layout, &batch, &c, &h,
+                             &w) < 0) {
     cli_error(prog, "%s: a latent has 3 or 4 axes, not %d", path, a->ndim);
     vq_array_destroy(a);
     return VQ_EXIT_DATA;
   } else {
-    int o = a->ndim - 3;
-    batch = o ? (size_t)sh[0] : 1;
-    chw = layout == 1;
-    c = (size_t)(chw ? sh[o] : sh[o + 2]);
-    hw = (size_t)(chw ? sh[o + 1] * sh[o + 2] : sh[o] * sh[o + 1]);
+    chw = layout == CLI_LAYOUT_CHW;
   }
   n = (size_t)(a->count / c);
   if (dt->d && c != dt->d) {
@@ -360,15 +349,8 @@ static int load_npy(data *dt, const char *path, int layout, int single,
     vq_array_destroy(a);
     return cli_fail(prog, rc, NULL, path);
   }
-  if (chw) {
-    const float *x = a->data;
-    float *o = dt->own + dt->n * c;
-    for (b = 0; b < batch; b++)
-      for (j = 0; j < c; j++)
-        for (i = 0; i < hw; i++) o[(b * hw + i) * c + j] = x[(b * c + j) * hw + i];
-  } else {
-    memcpy(dt->own + dt->n * c, a->data, n * c * sizeof(float));
-  }
+  if (chw) cli_chw_to_rows(dt->own + dt->n * c, a->data, batch, c, h * w);
+  else memcpy(dt->own + dt->n * c, a->data, n * c * sizeof(float));
   dt->n += n, dt->x = dt->own;
   vq_array_destroy(a);
   return 0;
@@ -694,17 +676,24 @@ static int train_and_save(opts *o, const data *dt, const float *w,
   return 0;
 }
 
+/* Clears what a command fills and sets the k-means and patch defaults;
+ * 0, or an exit status when the library and its headers disagree. */
+static int start(opts *o, data *dt, proj *pj) {
+  memset(o, 0, sizeof *o);
+  memset(dt, 0, sizeof *dt);
+  if (pj) memset(pj, 0, sizeof *pj);
+  if (vq_kmeans_params_init(&o->km) || vq_patch_params_init(&o->patch))
+    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  return 0;
+}
+
 static int cmd_kmeans(int argc, char **argv) {
   opts o;
   data dt;
   proj pj;
   vq_array *w = NULL;
   int rc;
-  memset(&o, 0, sizeof o);
-  memset(&dt, 0, sizeof dt);
-  memset(&pj, 0, sizeof pj);
-  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
-    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  if ((rc = start(&o, &dt, &pj)) != 0) return rc;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.stages || o.beam || o.refine || o.pq_m || o.opq) {
     cli_error(prog, "kmeans: --stages, --beam and --refine are rvq "
@@ -807,11 +796,7 @@ static int cmd_reduce(int argc, char **argv) {
   data dt;
   proj pj;
   int rc;
-  memset(&o, 0, sizeof o);
-  memset(&dt, 0, sizeof dt);
-  memset(&pj, 0, sizeof pj);
-  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch))
-    return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
+  if ((rc = start(&o, &dt, &pj)) != 0) return rc;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.stages || o.beam || o.refine || o.pq_m || o.opq || o.use_patches ||
       o.pca_dim || o.ninputs != 1) {
@@ -903,11 +888,8 @@ static int cmd_rvq(int argc, char **argv) {
   proj pj;
   double zmse = 0.0;
   int rc, open_line = 0;
-  memset(&o, 0, sizeof o);
-  memset(&dt, 0, sizeof dt);
-  memset(&pj, 0, sizeof pj);
-  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch) ||
-      vq_rvq_params_init(&rp))
+  if ((rc = start(&o, &dt, &pj)) != 0) return rc;
+  if (vq_rvq_params_init(&rp))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   o.stages = rp.stages;
   o.beam = 1;
@@ -988,10 +970,8 @@ static int cmd_pq(int argc, char **argv) {
   opts o;
   data dt;
   int rc = 0, open_line = 0;
-  memset(&o, 0, sizeof o);
-  memset(&dt, 0, sizeof dt);
-  if (vq_kmeans_params_init(&o.km) || vq_patch_params_init(&o.patch) ||
-      vq_pq_params_init(&pp))
+  if ((rc = start(&o, &dt, NULL)) != 0) return rc;
+  if (vq_pq_params_init(&pp))
     return cli_error(prog, "library ABI mismatch"), VQ_EXIT_USAGE;
   o.pq_m = pp.m;
   o.opq_rounds = 10;

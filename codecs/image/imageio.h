@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <vq/image.h>
 
-/* Writes "name: <fmt ...>" into diag (when not NULL) and returns code. */
+/* Writes "name: <fmt ...>" into diag (when not NULL) and returns code.
+ * The latent codec (codecs/latent) reports its errors with it too. */
 int vq_img_fail(vq_diag *diag, int code, const char *name, const char *fmt,
                 ...)
 #if defined(__GNUC__)

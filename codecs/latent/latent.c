@@ -3,39 +3,19 @@
  * with the entropy coder's neighbour models. */
 #include "config.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vq/container.h>
 #include <vq/entropy.h>
 #include <vq/latentcodec.h>
+#include "../image/imageio.h" /* vq_img_fail: "name: message" */
 
 #define HEAD_VERSION 1
 #define FLAG_HWC 1u
 #define FLAG_PRODUCT 2u
 #define MAX_STAGES 256
 #define MAX_VALUES ((uint64_t)1 << 34) /* floats in a decoded tensor */
-
-static int fail(vq_diag *diag, int code, const char *name, const char *fmt,
-                ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static int fail(vq_diag *diag, int code, const char *name, const char *fmt,
-                ...) {
-  if (diag) {
-    va_list ap;
-    int n = snprintf(diag->msg, sizeof diag->msg, "%s: ",
-                     name ? name : "<memory>");
-    if (n < 0 || (size_t)n >= sizeof diag->msg) n = 0;
-    va_start(ap, fmt);
-    vsnprintf(diag->msg + n, sizeof diag->msg - (size_t)n, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
 
 int vq_latent_params_init_(vq_latent_params *p, uint32_t abi,
                            uint32_t size) {
@@ -124,40 +104,42 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
   *out = NULL, *size = 0;
   if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p) || !q ||
       !x || !shape || !p->codebook_sha256)
-    return fail(diag, VQ_ERR_INVALID_ARG, "latent", "bad arguments");
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent", "bad arguments");
   nstage = (size_t)vq_quantizer_stages(q);
   if (shape_dims(&d, ndim, shape, p->hwc) < 0 || counts(&d, nstage, &n) < 0)
-    return fail(diag, VQ_ERR_INVALID_ARG, "latent", "a latent has 3 or 4 "
-                "axes, none empty, and at most 2^32 tokens");
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent",
+                       "a latent has 3 or 4 axes, none empty, and at most "
+                       "2^32 tokens");
   if (d.c != vq_quantizer_dim(q))
-    return fail(diag, VQ_ERR_INVALID_ARG, "latent", "%llu channels for a "
-                "codebook of dimension %lu", (unsigned long long)d.c,
-                (unsigned long)vq_quantizer_dim(q));
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent",
+                       "%llu channels for a codebook of dimension %lu",
+                       (unsigned long long)d.c,
+                       (unsigned long)vq_quantizer_dim(q));
   if (vq_quantizer_k(q) > VQ_ENTROPY_MAX_ALPHABET || nstage > MAX_STAGES)
-    return fail(diag, VQ_ERR_UNSUPPORTED, "latent", "codebooks of at most "
-                "%u codewords a stage and %d stages", VQ_ENTROPY_MAX_ALPHABET,
-                MAX_STAGES);
+    return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, "latent",
+                       "codebooks of at most %u codewords a stage and %d "
+                       "stages", VQ_ENTROPY_MAX_ALPHABET, MAX_STAGES);
   if (p->codebook_name && (namelen = strlen(p->codebook_name)) > 255)
     namelen = 255;
   nv = n * d.c;
   for (i = 0; i < (size_t)nv; i++)
     if (!isfinite(x[i]))
-      return fail(diag, VQ_ERR_NONFINITE, "latent", "value %lu is not "
-                  "finite", (unsigned long)i);
+      return vq_img_fail(diag, VQ_ERR_NONFINITE, "latent", "value %lu is not "
+                         "finite", (unsigned long)i);
   hw = (size_t)(d.h * d.w);
   rows = malloc((size_t)nv * sizeof *rows);
   err = malloc((size_t)n * sizeof *err);
   codes = tokens ? tokens : malloc((size_t)n * nstage * sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   if (!rows || !err || !codes || !plane) {
-    rc = fail(diag, VQ_ERR_NOMEM, "latent", "out of memory");
+    rc = vq_img_fail(diag, VQ_ERR_NOMEM, "latent", "out of memory");
     goto done;
   }
   transpose(rows, (float *)x, &d, p->hwc, 1);
   rc = vq_quantizer_encode(q, codes, err, rows, (size_t)n, p->beam,
                            p->nthreads);
   if (rc < 0) {
-    rc = fail(diag, rc, "latent", "quantization failed");
+    rc = vq_img_fail(diag, rc, "latent", "quantization failed");
     goto done;
   }
   for (i = 0; i < (size_t)n; i++) sse += err[i];
@@ -178,7 +160,7 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
       (rc = vq_container_writer_add(w, "CODE", code, 32 + namelen)) < 0 ||
       (p->embed && (rc = vq_container_writer_add(w, "BOOK", p->embed,
                                                  p->embed_size)) < 0)) {
-    rc = fail(diag, rc, "latent", "cannot build the container");
+    rc = vq_img_fail(diag, rc, "latent", "cannot build the container");
     goto done;
   }
   if ((rc = vq_entropy_params_init(&ep)) < 0) goto done;
@@ -199,7 +181,7 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
     }
   if (rc == 0) rc = vq_container_writer_finish(w, out, size);
   if (rc < 0) {
-    rc = fail(diag, rc, "latent", "cannot code the tokens");
+    rc = vq_img_fail(diag, rc, "latent", "cannot code the tokens");
     goto done;
   }
   st.tokens = n * nstage;
@@ -224,15 +206,16 @@ static int head_read(vq_latent_info *in, const vq_chunk *h, const char *name,
   uint64_t n;
   int a;
   if (!h || h->size < 4 || h->data[0] != VQ_KIND_LATENT)
-    return fail(diag, VQ_ERR_FORMAT, name, "not a latent stream");
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name, "not a latent stream");
   if (h->data[1] != HEAD_VERSION)
-    return fail(diag, VQ_ERR_UNSUPPORTED, name, "latent stream layout %d "
-                "(this library reads %d)", h->data[1], HEAD_VERSION);
+    return vq_img_fail(diag, VQ_ERR_UNSUPPORTED, name,
+                       "latent stream layout %d (this library reads %d)",
+                       h->data[1], HEAD_VERSION);
   in->ndim = h->data[3];
   if ((h->data[2] & ~(FLAG_HWC | FLAG_PRODUCT)) ||
       (in->ndim != 3 && in->ndim != 4) ||
       h->size != 14 + 8 * (uint32_t)in->ndim)
-    return fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
   in->hwc = (h->data[2] & FLAG_HWC) != 0;
   in->product = (h->data[2] & FLAG_PRODUCT) != 0;
   for (a = 0; a < in->ndim; a++) in->shape[a] = get_le(h->data + 4 + 8 * a, 8);
@@ -242,9 +225,9 @@ static int head_read(vq_latent_info *in, const vq_chunk *h, const char *name,
   if (in->stages < 1 || in->stages > MAX_STAGES || in->k < 1 ||
       in->k > VQ_ENTROPY_MAX_ALPHABET ||
       shape_dims(&d, in->ndim, in->shape, in->hwc) < 0 || d.c != in->dim)
-    return fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
   if (counts(&d, (uint64_t)in->stages, &n) < 0)
-    return fail(diag, VQ_ERR_LIMIT, name, "the latent is too large");
+    return vq_img_fail(diag, VQ_ERR_LIMIT, name, "the latent is too large");
   return VQ_OK;
 }
 
@@ -260,7 +243,8 @@ static int parse(vq_container **c, vq_latent_info *in, const void *buf,
     return rc;
   code = vq_container_find(*c, "CODE", 0);
   if (!code)
-    return fail(diag, VQ_ERR_FORMAT, name, "no codebook reference (CODE)");
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name,
+                       "no codebook reference (CODE)");
   memcpy(in->sha256, code->data, 32);
   memcpy(in->name, code->data + 32, code->size - 32);
   in->name[code->size - 32] = 0;
@@ -270,8 +254,9 @@ static int parse(vq_container **c, vq_latent_info *in, const void *buf,
   while (vq_container_find(*c, "DATA", ndata)) ndata++;
   shape_dims(&d, in->ndim, in->shape, in->hwc);
   if ((uint64_t)ndata != d.b * (uint64_t)in->stages)
-    return fail(diag, VQ_ERR_FORMAT, name, "%lu token planes for %llu x %d",
-                (unsigned long)ndata, (unsigned long long)d.b, in->stages);
+    return vq_img_fail(diag, VQ_ERR_FORMAT, name,
+                       "%lu token planes for %llu x %d", (unsigned long)ndata,
+                       (unsigned long long)d.b, in->stages);
   return VQ_OK;
 }
 
@@ -280,6 +265,7 @@ int vq_latent_info_read(vq_latent_info *info, const void *buf, size_t size,
   vq_container *c = NULL;
   int rc;
   if (!info || !buf) return VQ_ERR_INVALID_ARG;
+  if (!name) name = "<memory>";
   rc = parse(&c, info, buf, size, name, diag);
   vq_container_destroy(c);
   return rc;
@@ -298,21 +284,23 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
   dims d;
   int rc;
   if (!out || !q || !buf) return VQ_ERR_INVALID_ARG;
+  if (!name) name = "<memory>";
   if ((rc = parse(&c, &in, buf, size, name, diag)) < 0) goto done;
   if (in.stages != vq_quantizer_stages(q) || in.k != vq_quantizer_k(q) ||
       in.dim != vq_quantizer_dim(q) ||
       in.product != vq_quantizer_is_product(q)) {
-    rc = fail(diag, VQ_ERR_INVALID_ARG, name, "tokens of %d x %u for %u "
-              "dimensions, and a codebook of %d x %lu for %lu", in.stages,
-              in.k, in.dim, vq_quantizer_stages(q),
-              (unsigned long)vq_quantizer_k(q),
-              (unsigned long)vq_quantizer_dim(q));
+    rc = vq_img_fail(diag, VQ_ERR_INVALID_ARG, name,
+                     "tokens of %d x %u for %u dimensions, and a codebook of "
+                     "%d x %lu for %lu", in.stages, in.k, in.dim,
+                     vq_quantizer_stages(q),
+                     (unsigned long)vq_quantizer_k(q),
+                     (unsigned long)vq_quantizer_dim(q));
     goto done;
   }
   if (use == 0) use = in.stages;
   if (use < 1 || use > in.stages || (in.product && use != in.stages)) {
-    rc = fail(diag, VQ_ERR_INVALID_ARG, name, "cannot decode %d of %d "
-              "stages", use, in.stages);
+    rc = vq_img_fail(diag, VQ_ERR_INVALID_ARG, name, "cannot decode %d of %d "
+                     "stages", use, in.stages);
     goto done;
   }
   shape_dims(&d, in.ndim, in.shape, in.hwc);
@@ -322,7 +310,7 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
   plane = malloc(hw * sizeof *plane);
   rows = malloc((size_t)n * (size_t)d.c * sizeof *rows);
   if (!codes || !plane || !rows) {
-    rc = fail(diag, VQ_ERR_NOMEM, name, "out of memory");
+    rc = vq_img_fail(diag, VQ_ERR_NOMEM, name, "out of memory");
     goto done;
   }
   for (b = 0; b < (size_t)d.b; b++)
@@ -333,15 +321,15 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
       rc = vq_entropy_decode(plane, hw, in.k, (size_t)d.w, ch->data,
                              ch->size, &sub);
       if (rc < 0) {
-        rc = fail(diag, rc, name, "token plane %lu: %s",
-                  (unsigned long)(b * ns + s), sub.msg);
+        rc = vq_img_fail(diag, rc, name, "token plane %lu: %s",
+                         (unsigned long)(b * ns + s), sub.msg);
         goto done;
       }
       for (i = 0; i < hw; i++) codes[(b * hw + i) * ns + s] = (int32_t)plane[i];
     }
   rc = vq_quantizer_decode(q, rows, codes, (size_t)n, use, nthreads);
   if (rc < 0) {
-    rc = fail(diag, rc, name, "decoding the tokens failed");
+    rc = vq_img_fail(diag, rc, name, "decoding the tokens failed");
     goto done;
   }
   transpose(rows, out, &d, in.hwc, -1);
