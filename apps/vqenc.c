@@ -75,7 +75,7 @@ static void usage(FILE *f) {
 "  --alphabet K       token values lie in [0, K) (default: the range of\n"
 "                     the data, negative values included)\n"
 "  --model M          auto (default), static, adaptive, match,\n"
-"                     match-static, order1 or counts\n"
+"                     match-static, match-recent, order1 or counts\n"
 "  --json             print statistics as one JSON object on stdout\n"
 "  --quiet            print nothing on success\n"
 "  -v, --verbose      (accepted for symmetry with vqdec)\n"
@@ -91,7 +91,8 @@ static int parse_model(const char *s, vq_entropy_model *m) {
                                          VQ_ENTROPY_MATCH,
                                          VQ_ENTROPY_MATCH_STATIC,
                                          VQ_ENTROPY_ORDER1,
-                                         VQ_ENTROPY_COUNTS};
+                                         VQ_ENTROPY_COUNTS,
+                                         VQ_ENTROPY_MATCH_RECENT};
   size_t i;
   for (i = 0; i < sizeof all / sizeof *all; i++)
     if (!strcmp(s, vq_entropy_model_name(all[i]))) {
@@ -99,7 +100,7 @@ static int parse_model(const char *s, vq_entropy_model *m) {
       return 0;
     }
   cli_error(prog, "--model: expected auto, static, adaptive, match, "
-            "match-static, order1 or counts, got '%s'", s);
+            "match-static, match-recent, order1 or counts, got '%s'", s);
   return -1;
 }
 

@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[a], "--model") && a + 1 < argc) {
       const char *name = argv[++a];
       int m;
-      for (m = VQ_ENTROPY_AUTO; m <= VQ_ENTROPY_COUNTS; m++)
+      for (m = VQ_ENTROPY_AUTO; m <= VQ_ENTROPY_LAST_MODEL; m++)
         if (!strcmp(name, vq_entropy_model_name((vq_entropy_model)m)))
           model = (vq_entropy_model)m;
     } else {

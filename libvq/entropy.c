@@ -42,6 +42,7 @@ const char *vq_entropy_model_name(vq_entropy_model m) {
   case VQ_ENTROPY_ORDER1: return "order1";
   case VQ_ENTROPY_MATCH_STATIC: return "match-static";
   case VQ_ENTROPY_COUNTS: return "counts";
+  case VQ_ENTROPY_MATCH_RECENT: return "match-recent";
   }
   return "unknown";
 }
@@ -54,7 +55,7 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
                        "[1, %u]", (unsigned long)p->alphabet,
                        VQ_ENTROPY_MAX_ALPHABET);
-  if ((unsigned)p->model > VQ_ENTROPY_COUNTS)
+  if ((unsigned)p->model > VQ_ENTROPY_LAST_MODEL)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown model %d",
                        (int)p->model);
   if (p->rate < 0 || p->rate > 10)
@@ -166,6 +167,140 @@ static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
     }
     s[i] = m->stat ? vq_stat_decode(d, m->stat) : vq_sym_decode(d, &m->tree);
     if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
+  }
+}
+
+/* ---- the match-recent model: neighbours, recent misses, the table ------ */
+
+/* Each index is one of: the first neighbour, the second, one of the
+ * RECENT indices most recently coded otherwise (kept in move-to-front
+ * order), or another, coded with a frequency table sent in the stream (as
+ * match-static). Which of these it is costs one adaptive symbol, in a
+ * context of the neighbours there are and the previous index's outcome;
+ * the position in the recent list a second one; the table's one
+ * operation the others. At most two coder operations an index, against
+ * five for the match model with K = 4096, and the recent list catches
+ * the codewords a region repeats that neither neighbour has. */
+#define RECENT 16
+
+typedef struct recent_models {
+  vq_cdf what[3][4];      /* [neighbours: none, one, two][last outcome] */
+  vq_cdf pos;             /* position in the recent list */
+  uint32_t list[RECENT];  /* most recent first */
+  unsigned len;
+  const vq_stat_model *stat;
+} recent_models;
+
+/* Outcomes; with one candidate the symbols are first, recent, other,
+ * with none recent, other (the symbol is the outcome minus the missing
+ * candidates). */
+enum { OUT_FIRST, OUT_SECOND, OUT_RECENT, OUT_OTHER };
+
+static void recent_init(recent_models *m, const vq_stat_model *st,
+                        unsigned rate) {
+  unsigned i, j;
+  for (i = 0; i < 3; i++)
+    for (j = 0; j < 4; j++) vq_cdf_init(&m->what[i][j], 4 - (2 - i), rate);
+  vq_cdf_init(&m->pos, RECENT, rate);
+  m->len = 0;
+  m->stat = st;
+}
+
+/* Moves list[k] (k < len) or, for k = len, a new value v to the front. */
+static void recent_front(recent_models *m, unsigned k, uint32_t v) {
+  if (k == m->len && m->len < RECENT) m->len++;
+  if (k == RECENT) k = RECENT - 1;
+  memmove(m->list + 1, m->list, k * sizeof *m->list);
+  m->list[0] = v;
+}
+
+/* Neighbour class (0 none, 1 one or two equal, 2 two) of neighbours()'s
+ * result; the symbol an outcome has in a class, and back. */
+static int recent_class(int c) { return c == 0 ? 0 : c == 2 ? 2 : 1; }
+
+static unsigned outcome_symbol(int o, int cls) {
+  return (unsigned)(cls == 2 || o == OUT_FIRST ? o : o - (2 - cls));
+}
+
+static int symbol_outcome(unsigned sym, int cls) {
+  return cls == 2 || (cls == 1 && sym == 0) ? (int)sym
+                                              : (int)sym + (2 - cls);
+}
+
+static void recent_encode(vq_rc_enc *e, recent_models *m, const uint32_t *s,
+                          size_t n, size_t w) {
+  size_t i, col = 0;
+  int last = OUT_OTHER;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0, v = s[i];
+    int c = neighbours(s, i, col, w, &a, &b), cls = recent_class(c), o;
+    unsigned k = 0;
+    if (++col == w) col = 0;
+    if (c && v == a) {
+      o = OUT_FIRST;
+    } else if (c == 2 && v == b) {
+      o = OUT_SECOND;
+    } else {
+      while (k < m->len && m->list[k] != v) k++;
+      o = k < m->len ? OUT_RECENT : OUT_OTHER;
+    }
+    vq_rc_enc_symbol(e, outcome_symbol(o, cls), &m->what[cls][last]);
+    last = o;
+    if (o == OUT_RECENT) {
+      vq_rc_enc_symbol(e, k, &m->pos);
+      recent_front(m, k, v);
+    } else if (o == OUT_OTHER) {
+      vq_stat_encode(e, m->stat, v);
+      recent_front(m, m->len, v);
+    }
+  }
+}
+
+/* Counts the indices recent_encode() codes with the table. */
+static void recent_misses(uint64_t *counts, const uint32_t *s, size_t n,
+                          size_t w) {
+  recent_models m;
+  size_t i, col = 0;
+  m.len = 0;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0, v = s[i];
+    int c = neighbours(s, i, col, w, &a, &b);
+    unsigned k = 0;
+    if (++col == w) col = 0;
+    if ((c && v == a) || (c == 2 && v == b)) continue;
+    while (k < m.len && m.list[k] != v) k++;
+    if (k == m.len) counts[v]++;
+    recent_front(&m, k, v);
+  }
+}
+
+static void recent_decode(vq_rc_dec *d, recent_models *m, uint32_t *s,
+                          size_t n, size_t w) {
+  size_t i, col = 0;
+  int last = OUT_OTHER;
+  for (i = 0; i < n; i++) {
+    uint32_t a = 0, b = 0;
+    int c = neighbours(s, i, col, w, &a, &b), cls = recent_class(c), o;
+    if (++col == w) col = 0;
+    o = symbol_outcome(vq_rc_dec_adaptive(d, &m->what[cls][last]), cls);
+    last = o;
+    if (o == OUT_FIRST) {
+      s[i] = a;
+    } else if (o == OUT_SECOND) {
+      s[i] = b;
+    } else if (o == OUT_RECENT) {
+      unsigned k = vq_rc_dec_adaptive(d, &m->pos);
+      if (k >= m->len) { /* only a damaged stream gets here */
+        d->error = 1;
+        k = m->len ? m->len - 1 : 0;
+      }
+      s[i] = m->len ? m->list[k] : 0;
+      if (m->len) recent_front(m, k, s[i]);
+    } else {
+      s[i] = vq_stat_decode(d, m->stat);
+      recent_front(m, m->len, s[i]);
+      if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
+    }
   }
 }
 
@@ -332,6 +467,30 @@ static int enc_match_static(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
+/* The table of the indices that are neither neighbours nor recent, then
+ * the outcomes, positions and table codes. */
+static int enc_recent(candidate *c, const uint32_t *s, size_t n,
+                      uint32_t k, size_t w, unsigned rate) {
+  uint64_t *miss = vq_calloc_array(k, sizeof *miss);
+  vq_stat_model st;
+  recent_models m;
+  vq_rc_enc e;
+  int rc;
+  if (!miss) return VQ_ERR_NOMEM;
+  recent_misses(miss, s, n, w);
+  rc = best_table(&st, miss, k);
+  free(miss);
+  if (rc < 0) return rc;
+  vq_rc_enc_init(&e);
+  vq_stat_table_write(&e, &st);
+  recent_init(&m, &st, rate);
+  recent_encode(&e, &m, s, n, w);
+  rc = take(c, &e, VQ_ENTROPY_MATCH_RECENT, rate);
+  vq_rc_enc_clear(&e);
+  vq_stat_model_clear(&st);
+  return rc;
+}
+
 static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
                         uint32_t k, size_t w, vq_entropy_model model,
                         unsigned rate) {
@@ -451,6 +610,16 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
                                  "neighbour", VQ_STAT_MAX_USED)
                    : rc;
     }
+    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_RECENT) {
+      rc = enc_recent(&c, s, n, p->alphabet, p->width, (unsigned)rate);
+      if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_RECENT, rate);
+      else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
+        return rc == VQ_ERR_UNSUPPORTED
+                   ? vq_diag_set(diag, rc, "the match-recent model needs 2 "
+                                 "to %u distinct indices coded with its "
+                                 "table", VQ_STAT_MAX_USED)
+                   : rc;
+    }
     if (want == VQ_ENTROPY_ORDER1 || (want == VQ_ENTROPY_AUTO &&
                                       p->alphabet <= ORDER1_MAX_ALPHABET)) {
       if (p->alphabet > ORDER1_MAX_ALPHABET)
@@ -561,6 +730,14 @@ static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
     }
     vq_sym_model_clear(&m.tree);
     vq_stat_model_clear(&st);
+  } else if (model == VQ_ENTROPY_MATCH_RECENT) {
+    vq_stat_model st;
+    recent_models m;
+    if (k < 2) return VQ_ERR_FORMAT;
+    if ((rc = vq_stat_table_read(d, &st, k)) < 0) return rc;
+    recent_init(&m, &st, rate);
+    recent_decode(d, &m, s, n, w);
+    vq_stat_model_clear(&st);
   } else if (model == VQ_ENTROPY_COUNTS) {
     rc = vq_count_decode(d, s, n, k, rate);
   } else if (model == VQ_ENTROPY_ORDER1) {
@@ -600,7 +777,7 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
                        "is shorter than its header", (unsigned long)size);
   model = b[0];
   rate = b[1];
-  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_COUNTS)
+  if (model < VQ_ENTROPY_CONSTANT || model > VQ_ENTROPY_LAST_MODEL)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "unknown index model %d", model);
   if ((model >= VQ_ENTROPY_ADAPTIVE) != (rate != 0) || rate > 10)
     return vq_diag_set(diag, VQ_ERR_FORMAT, "invalid rate %u for the %s "

@@ -223,7 +223,7 @@ int vq_tokenfile_info_parse(vq_tokenfile_info *info, const void *head,
   info->offset = h.offset;
   if (data && data_size >= 2) {
     const uint8_t *d = data;
-    info->model = d[0] <= VQ_ENTROPY_COUNTS ? (vq_entropy_model)d[0]
+    info->model = d[0] <= VQ_ENTROPY_LAST_MODEL ? (vq_entropy_model)d[0]
                                            : VQ_ENTROPY_AUTO;
     info->rate = d[1];
   }

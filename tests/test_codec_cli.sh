@@ -63,14 +63,14 @@ assert j[\"tokens\"] == 64 * 48, j
 assert j[\"bytes\"] == os.path.getsize(\"$tmp/j.vq\"), j
 assert abs(j[\"bits_per_token\"] - 8 * j[\"bytes\"] / j[\"tokens\"]) < 1e-4, j
 assert j[\"payload_bits_per_token\"] <= j[\"bits_per_token\"], j
-assert j[\"model\"] in (\"static\", \"adaptive\", \"match\", \"match-static\", \"order1\", \"counts\"), j
+assert j[\"model\"] in (\"static\", \"adaptive\", \"match\", \"match-static\", \"match-recent\", \"order1\", \"counts\"), j
 '"
 expect 0 "vqdec --json" "$D" --json "$tmp/j.vq" -o "$tmp/j.npy"
 check "vqdec json" "\"$PY\" -c '
 import json; j = json.load(open(\"$tmp/out\")); assert j[\"kind\"] == \"tokens\"'"
 
 # every model can be forced and still round-trips
-for m in static adaptive match match-static order1 counts; do
+for m in static adaptive match match-static match-recent order1 counts; do
   expect 0 "vqenc --model $m" "$E" --quiet --model $m "$tmp/rvq.npy" -o "$tmp/m.vq"
   expect 0 "vqdec model $m" "$D" -q "$tmp/m.vq" -o "$tmp/m.npy"
   check "model $m round trip" 'cmp -s "$tmp/rvq.npy" "$tmp/m.npy"'

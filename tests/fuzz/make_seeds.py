@@ -44,7 +44,7 @@ def main():
         "wide": rng.integers(0, 1 << 19, 30).astype("<u4"),
     }
     models = ["auto", "static", "adaptive", "match", "match-static",
-              "order1"]
+              "match-recent", "order1"]
     with tempfile.TemporaryDirectory() as tmp:
         for name, a in arrays.items():
             npy = os.path.join(tmp, name + ".npy")

@@ -29,11 +29,18 @@ typedef enum vq_entropy_model {
   VQ_ENTROPY_MATCH_STATIC = 6, /* the match flags, then a frequency table
                                sent in the stream for the indices that
                                match neither neighbour */
-  VQ_ENTROPY_COUNTS = 7     /* the exact count of every index sent, then
+  VQ_ENTROPY_COUNTS = 7,    /* the exact count of every index sent, then
                                each index coded with the counts that
                                remain (enumerative); streams of at most
                                2^22 - 1 indices */
+  VQ_ENTROPY_MATCH_RECENT = 8 /* left or upper neighbour, one of the 16
+                               indices last coded otherwise, or a table
+                               sent in the stream (as match-static): at
+                               most two coder operations an index */
 } vq_entropy_model;
+
+/* The last model value. */
+#define VQ_ENTROPY_LAST_MODEL VQ_ENTROPY_MATCH_RECENT
 
 typedef struct vq_entropy_params {
   uint32_t abi_;          /* set by vq_entropy_params_init(); do not touch */
