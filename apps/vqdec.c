@@ -67,6 +67,28 @@ static int is_image_name(const char *path) {
   return 0;
 }
 
+/* Compares img, decoded from in, with the image file ref (when not
+ * NULL). Returns 0 or an exit status. */
+static int compare_with(const vq_image *img, const char *in, const char *ref,
+                        double *psnr, double *psnr_y, double *ssim) {
+  vq_diag diag = {{0}};
+  vq_image *r = NULL;
+  int rc;
+  if (!ref) return 0;
+  if ((rc = vq_image_read(&r, ref, 0, &diag)) < 0)
+    return cli_fail(prog, rc, &diag, ref);
+  if (r->width != img->width || r->height != img->height) {
+    cli_error(prog, "%s: %lu x %lu, but %s is %lu x %lu", ref,
+              (unsigned long)r->width, (unsigned long)r->height, in,
+              (unsigned long)img->width, (unsigned long)img->height);
+    vq_image_destroy(r);
+    return VQ_EXIT_DATA;
+  }
+  rc = vq_image_compare(r, img, psnr, psnr_y, ssim);
+  vq_image_destroy(r);
+  return rc < 0 ? cli_fail(prog, rc, NULL, ref) : 0;
+}
+
 /* Decodes an image stream, writes it, and compares it with ref when
  * given. Returns 0 or an exit status. */
 static int decode_image(const uint8_t *buf, size_t size, const char *in,
@@ -74,31 +96,38 @@ static int decode_image(const uint8_t *buf, size_t size, const char *in,
                         uint64_t max_pixels, size_t *bytes, double *psnr,
                         double *psnr_y, double *ssim) {
   vq_diag diag = {{0}};
-  vq_image *img = NULL, *r = NULL;
+  vq_image *img = NULL;
   int rc = vq_image_decode(&img, buf, size, max_pixels, threads, in, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, in);
   *bytes = (size_t)img->width * img->height * (size_t)img->channels;
-  if (ref) {
-    rc = vq_image_read(&r, ref, 0, &diag);
-    if (rc < 0) {
-      vq_image_destroy(img);
-      return cli_fail(prog, rc, &diag, ref);
-    }
-    if (r->width != img->width || r->height != img->height) {
-      cli_error(prog, "%s: %lu x %lu, but %s is %lu x %lu", ref,
-                (unsigned long)r->width, (unsigned long)r->height, in,
-                (unsigned long)img->width, (unsigned long)img->height);
-      vq_image_destroy(img);
-      vq_image_destroy(r);
-      return VQ_EXIT_DATA;
-    }
-    rc = vq_image_compare(r, img, psnr, psnr_y, ssim);
-    vq_image_destroy(r);
-  }
-  if (rc == VQ_OK) rc = vq_image_write(img, out, &diag);
+  rc = compare_with(img, in, ref, psnr, psnr_y, ssim);
+  if (rc == 0 && (rc = vq_image_write(img, out, &diag)) < 0)
+    rc = cli_fail(prog, rc, &diag, out);
   vq_image_destroy(img);
-  if (rc < 0) return cli_fail(prog, rc, &diag, out);
-  return 0;
+  return rc;
+}
+
+/* Writes the image an RVQ image stream holds and compares it with ref
+ * when given. Returns 0 or an exit status. */
+static int decode_rvq_image(const vq_quantizer *q, const uint8_t *buf,
+                            size_t size, const char *in, const char *out,
+                            const char *ref, int use, int threads,
+                            size_t *bytes, double *psnr, double *psnr_y,
+                            double *ssim) {
+  vq_diag diag = {{0}};
+  vq_image *img = NULL;
+  int rc = vq_latent_decode_image(&img, q, buf, size, use, threads, in,
+                                  &diag);
+  if (rc < 0) {
+    cli_error(prog, "%s", diag.msg);
+    return cli_exit_code(rc);
+  }
+  *bytes = (size_t)img->width * img->height * (size_t)img->channels;
+  rc = compare_with(img, in, ref, psnr, psnr_y, ssim);
+  if (rc == 0 && vq_image_write(img, out, &diag) < 0)
+    rc = cli_fail(prog, VQ_ERR_IO, &diag, out);
+  vq_image_destroy(img);
+  return rc;
 }
 
 /* A latent's codebook: --codebook, the embedded one, or the named file
@@ -121,6 +150,17 @@ static int latent_codebook(vq_codebook **cb, const vq_latent_info *li,
     }
     rc = vq_codebook_load_mem(cb, li->book, li->book_size, in, &diag);
     return rc < 0 ? cli_fail(prog, rc, &diag, in) : 0;
+  }
+  if (!path) {
+    const uint8_t *def;
+    size_t def_size;
+    vq_default_image_codebook(&def, &def_size);
+    vq_sha256_digest(dig, def, def_size);
+    if (!memcmp(dig, li->sha256, 32)) {
+      rc = vq_codebook_load_mem(cb, def, def_size, "the library's image "
+                                "codebook", &diag);
+      return rc < 0 ? cli_fail(prog, rc, &diag, in) : 0;
+    }
   }
   if (!path && li->name[0] && !strchr(li->name, '/') &&
       (beside = cli_beside(in, li->name)) != NULL) {
@@ -152,7 +192,9 @@ static int latent_codebook(vq_codebook **cb, const vq_latent_info *li,
 
 static int decode_latent(const uint8_t *buf, size_t size, const char *in,
                          const char *out, const char *cbpath, int use,
-                         int threads, uint64_t max_bytes, size_t *bytes) {
+                         int threads, uint64_t max_bytes, size_t *bytes,
+                         const char *ref, double *psnr, double *psnr_y,
+                         double *ssim, int *image) {
   vq_diag diag = {{0}};
   vq_latent_info li;
   vq_codebook *cb = NULL;
@@ -168,6 +210,13 @@ static int decode_latent(const uint8_t *buf, size_t size, const char *in,
     return VQ_EXIT_USAGE;
   }
   for (a = 0; a < li.ndim; a++) count *= li.shape[a]; /* checked: < 2^34 */
+  *image = li.is_image;
+  if (li.is_image != is_image_name(out)) {
+    cli_error(prog, "%s holds %s: it decodes to %s, not %s", in,
+              li.is_image ? "an image" : "a latent",
+              li.is_image ? ".png, .ppm, .pgm, .pnm or .jpg" : ".npy", out);
+    return VQ_EXIT_USAGE;
+  }
   if (count > max_bytes / 8) {
     cli_error(prog, "%s: a latent of %llu values is over the memory limit",
               in, (unsigned long long)count);
@@ -177,6 +226,9 @@ static int decode_latent(const uint8_t *buf, size_t size, const char *in,
   if ((rc = vq_quantizer_create(&q, cb, &diag)) < 0) {
     cli_error(prog, "%s: %s", cbpath ? cbpath : in, diag.msg);
     rc = VQ_EXIT_DATA;
+  } else if (li.is_image) {
+    rc = decode_rvq_image(q, buf, size, in, out, ref, use, threads, bytes,
+                          psnr, psnr_y, ssim);
   } else if (!(x = malloc((size_t)count * sizeof *x))) {
     rc = cli_fail(prog, VQ_ERR_NOMEM, NULL, in);
   } else if ((rc = vq_latent_decode(x, NULL, q, buf, size, use, threads, in,
@@ -187,7 +239,7 @@ static int decode_latent(const uint8_t *buf, size_t size, const char *in,
                                 &diag)) < 0) {
     rc = cli_fail(prog, rc, &diag, out);
   }
-  *bytes = (size_t)count * 4;
+  if (!li.is_image) *bytes = (size_t)count * 4;
   free(x);
   vq_quantizer_destroy(q);
   vq_codebook_destroy(cb);
@@ -274,16 +326,19 @@ int main(int argc, char **argv) {
     free(buf);
     if (rc) return rc;
     kind = "image";
-  } else if (!cli_ends_with(out, ".npy")) {
-    free(buf);
-    cli_error(prog, "%s: token, PVQ and latent files decode to .npy", out);
-    return VQ_EXIT_USAGE;
   } else if (skind == VQ_KIND_LATENT) {
+    int image = 0;
     rc = decode_latent(buf, size, in, out, cbpath, use, threads,
-                       lim.max_bytes, &npy_size);
+                       lim.max_bytes, &npy_size, ref, &psnr, &psnr_y, &ssim,
+                       &image);
     free(buf);
     if (rc) return rc;
-    kind = "latent";
+    kind = image ? "image" : "latent";
+  } else if (!cli_ends_with(out, ".npy")) {
+    free(buf);
+    cli_error(prog, "%s: token, PVQ and latent files decode to .npy, not "
+              "%s", in, out);
+    return VQ_EXIT_USAGE;
   } else if (skind == VQ_KIND_PVQ) {
     vq_array *a = NULL;
     rc = vq_pvqfile_decode(&a, buf, size, lim.max_bytes / 4, in, &diag);

@@ -16,6 +16,7 @@ static void usage(FILE *f) {
 "Usage: vqenc [options] IN.{png,jpg,ppm,pgm} -o OUT.vq\n"
 "       vqenc [options] IN.npy -o OUT.vq\n"
 "       vqenc --codebook CB [options] LATENT.npy -o OUT.vq\n"
+"       vqenc --mode rvq [--stages S] [options] IMAGE -o OUT.vq\n"
 "\n"
 "An image (PNG, JPEG, PPM or PGM; 8 or 16 bits, gray, RGB, with or\n"
 "without alpha) is coded lossily: YCbCr, 8 x 8 DCT, each band of\n"
@@ -64,6 +65,16 @@ static void usage(FILE *f) {
 "  --beta B           gain companding exponent, >= 1 (default 1)\n"
 "  --refine           refine the pulse search (blocks with N K <= 4096)\n"
 "  --threads N        threads for the search (default: all cores)\n"
+"\n"
+"Image input, --mode rvq:\n"
+"  --mode M           dct (default: the transform codec above) or rvq:\n"
+"                     the image as 4 x 4 RGB patch tokens of a residual\n"
+"                     codebook (the library's own, or --codebook CB\n"
+"                     trained by vqtrain rvq --patch P), range-coded as\n"
+"                     latents are\n"
+"  --stages S         stages coded, 1 to the codebook's (quality; default\n"
+"                     4, or from -q: 0 one stage, 100 all)\n"
+"  --codebook CB, --beam B, --embed-codebook: as for latents\n"
 "\n"
 "Latent input (with --codebook):\n"
 "  --codebook CB      the codebook (.safetensors)\n"
@@ -176,7 +187,35 @@ static int encode_pvq(const char *in, const char *out,
 typedef struct latent_opts {
   const char *codebook;
   int hwc, beam, embed, threads;
+  int stages;          /* --stages (images, --mode rvq); 0: none */
 } latent_opts;
+
+/* The codebook at path, or the library's image codebook when path is
+ * NULL: its file bytes (*file, to free, NULL for the library's), digest
+ * and quantizer. Returns 0 or an exit status. */
+static int load_book(const char *path, uint8_t **file, const uint8_t **bytes,
+                     size_t *size, uint8_t *dig, vq_codebook **cb,
+                     vq_quantizer **q) {
+  vq_diag diag = {{0}};
+  const char *name = path ? path : "the library's image codebook";
+  int rc;
+  *file = NULL;
+  if (path) {
+    if ((rc = cli_read_file(prog, path, (uint64_t)1 << 32, file, size)) != 0)
+      return rc;
+    *bytes = *file;
+  } else {
+    vq_default_image_codebook(bytes, size);
+  }
+  vq_sha256_digest(dig, *bytes, *size);
+  if ((rc = vq_codebook_load_mem(cb, *bytes, *size, name, &diag)) < 0)
+    return cli_fail(prog, rc, &diag, name);
+  if ((rc = vq_quantizer_create(q, *cb, &diag)) < 0) {
+    cli_error(prog, "%s: %s", name, diag.msg);
+    return VQ_EXIT_DATA;
+  }
+  return 0;
+}
 
 static int encode_latent(const char *in, const char *out,
                          const latent_opts *lo, int json, int quiet) {
@@ -188,22 +227,11 @@ static int encode_latent(const char *in, const char *out,
   vq_array *a = NULL;
   uint8_t *file = NULL, *vq = NULL, dig[32];
   size_t fsize = 0, size = 0;
+  const uint8_t *bytes = NULL;
   double t0 = cli_now(), file_bits;
   int rc;
-  if ((rc = cli_read_file(prog, lo->codebook, (uint64_t)1 << 32, &file,
-                          &fsize)) != 0)
-    return rc;
-  vq_sha256_digest(dig, file, fsize);
-  rc = vq_codebook_load_mem(&cb, file, fsize, lo->codebook, &diag);
-  if (rc == 0 && (rc = vq_quantizer_create(&q, cb, &diag)) < 0) {
-    cli_error(prog, "%s: %s", lo->codebook, diag.msg);
-    rc = VQ_EXIT_DATA;
+  if ((rc = load_book(lo->codebook, &file, &bytes, &fsize, dig, &cb, &q)))
     goto done;
-  }
-  if (rc < 0) {
-    rc = cli_fail(prog, rc, &diag, lo->codebook);
-    goto done;
-  }
   if ((rc = vq_npy_read(&a, in, VQ_DTYPE_F32, NULL, &diag)) < 0) {
     rc = cli_fail(prog, rc, &diag, in);
     goto done;
@@ -252,6 +280,97 @@ static int encode_latent(const char *in, const char *out,
 done:
   vq_free(vq);
   vq_array_destroy(a);
+  vq_quantizer_destroy(q);
+  vq_codebook_destroy(cb);
+  free(file);
+  return rc;
+}
+
+/* An image as RVQ patch tokens (--mode rvq): the first S stages of an
+ * image codebook, by default the library's own; quality 0..100 picks S
+ * when --stages is not given. */
+static int encode_rvq_image(const char *in, const char *out,
+                            const latent_opts *lo, double quality,
+                            int json, int quiet) {
+  vq_diag diag = {{0}};
+  vq_latent_params p;
+  vq_latent_stats st;
+  vq_codebook *cb = NULL;
+  vq_quantizer *q = NULL;
+  vq_image *img = NULL, *dec = NULL;
+  uint8_t *file = NULL, *vq = NULL, dig[32];
+  const uint8_t *bytes = NULL;
+  size_t fsize = 0, size = 0;
+  double t0 = cli_now(), px, psnr = 0, psnr_y = 0, ssim = 0;
+  int rc, stages, nstage;
+  const char *name = lo->codebook;
+  if ((rc = load_book(lo->codebook, &file, &bytes, &fsize, dig, &cb, &q)))
+    goto done;
+  nstage = vq_quantizer_stages(q);
+  stages = lo->stages ? lo->stages
+                      : quality >= 0.0
+                            ? 1 + (int)(quality / 100.0 * (nstage - 1) + 0.5)
+                            : nstage < 4 ? nstage : 4;
+  if (stages > nstage) {
+    cli_error(prog, "--stages %d: %s has %d", stages,
+              name ? name : "the library's image codebook", nstage);
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  if ((rc = vq_image_read(&img, in, 0, &diag)) < 0) {
+    rc = cli_fail(prog, rc, &diag, in);
+    goto done;
+  }
+  if (vq_latent_params_init(&p) < 0) {
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
+  p.beam = lo->beam, p.nthreads = lo->threads, p.stages = stages;
+  p.codebook_sha256 = dig;
+  p.codebook_name = !name ? "libvq:default-rvq"
+                          : strrchr(name, '/') ? strrchr(name, '/') + 1
+                                               : name;
+  if (lo->embed) p.embed = bytes, p.embed_size = fsize;
+  rc = vq_latent_encode_image(&vq, &size, &st, &p, q, cb, img, &diag);
+  /* the quality figures need a decode: skipped when nothing prints them */
+  if (rc == 0 && (json || !quiet))
+    rc = vq_latent_decode_image(&dec, q, vq, size, 0, lo->threads, out,
+                                &diag);
+  if (rc == 0 && dec) rc = vq_image_compare(img, dec, &psnr, &psnr_y, &ssim);
+  if (rc < 0) {
+    cli_error(prog, "%s: %s", in, diag.msg[0] ? diag.msg : vq_strerror(rc));
+    rc = cli_exit_code(rc);
+    goto done;
+  }
+  if ((rc = cli_write_file(prog, out, vq, size)) != 0) goto done;
+  px = (double)img->width * img->height;
+  if (json) {
+    printf("{\"input\": ");
+    cli_json_string(stdout, in);
+    printf(", \"output\": ");
+    cli_json_string(stdout, out);
+    printf(", \"kind\": \"image\", \"mode\": \"rvq\", \"width\": %lu, "
+           "\"height\": %lu, \"channels\": %d, \"stages\": %d, "
+           "\"codebook_stages\": %d, \"k\": %lu, \"patch\": %d, "
+           "\"tokens\": %llu, \"bytes\": %zu, \"bpp\": %.6f, "
+           "\"bits_per_token\": %.6f, \"psnr\": %.4f, \"psnr_y\": %.4f, "
+           "\"ssim\": %.6f, \"seconds\": %.6f}\n",
+           (unsigned long)img->width, (unsigned long)img->height,
+           img->channels, stages, nstage, (unsigned long)vq_quantizer_k(q),
+           atoi(vq_codebook_meta(cb, "patch.size")),
+           (unsigned long long)st.tokens, size, 8.0 * (double)size / px,
+           8.0 * (double)size / (double)st.tokens, psnr, psnr_y, ssim,
+           cli_now() - t0);
+  } else if (!quiet) {
+    fprintf(stderr, "%s: %lu x %lu, %d of %d stages: %zu bytes, %.4f bpp, "
+            "PSNR %.2f dB (Y %.2f dB), SSIM %.4f\n", in,
+            (unsigned long)img->width, (unsigned long)img->height, stages,
+            nstage, size, 8.0 * (double)size / px, psnr, psnr_y, ssim);
+  }
+done:
+  vq_free(vq);
+  vq_image_destroy(img);
+  vq_image_destroy(dec);
   vq_quantizer_destroy(q);
   vq_codebook_destroy(cb);
   free(file);
@@ -424,6 +543,8 @@ int main(int argc, char **argv) {
     {"layout", required_argument, 0, 'L'},
     {"beam", required_argument, 0, 'W'},
     {"embed-codebook", no_argument, 0, 'E'},
+    {"mode", required_argument, 0, 'D'},
+    {"stages", required_argument, 0, 'G'},
     {"quiet", no_argument, 0, 'u'},
     {"verbose", no_argument, 0, 'v'},
     {"help", no_argument, 0, 'h'},
@@ -435,9 +556,9 @@ int main(int argc, char **argv) {
   image_opts io;
   latent_opts lo;
   const char *out = NULL;
-  int c, json = 0, quiet = 0, kind;
+  int c, json = 0, quiet = 0, kind, rvq = 0;
   uint64_t k;
-  double v;
+  double v, quality = -1.0;
   memset(&io, 0, sizeof io);
   memset(&lo, 0, sizeof lo);
   lo.beam = 1;
@@ -493,6 +614,7 @@ int main(int argc, char **argv) {
         if (cli_parse_double(prog, "--quality", optarg, 0.0, 100.0, &v))
           return VQ_EXIT_USAGE;
         io.p.quality = (float)v;
+        quality = v;
         break;
       case 'z':
         if (cli_parse_u64(prog, "--size", optarg, 1, (uint64_t)1 << 40,
@@ -526,6 +648,17 @@ int main(int argc, char **argv) {
           return VQ_EXIT_USAGE;
         break;
       case 'E': lo.embed = 1; break;
+      case 'D':
+        if (strcmp(optarg, "dct") && strcmp(optarg, "rvq")) {
+          cli_error(prog, "--mode: expected dct or rvq, got '%s'", optarg);
+          return VQ_EXIT_USAGE;
+        }
+        rvq = !strcmp(optarg, "rvq");
+        break;
+      case 'G':
+        if (cli_parse_int(prog, "--stages", optarg, 1, 256, &lo.stages))
+          return VQ_EXIT_USAGE;
+        break;
       case 'u': quiet = 1; break;
       case 'v': break;
       case 'h': usage(stdout); return 0;
@@ -544,6 +677,18 @@ int main(int argc, char **argv) {
   if (kind == -1) {
     cli_error(prog, "%s: cannot read file", argv[optind]);
     return VQ_EXIT_IO;
+  }
+  if (kind == CLI_KIND_IMAGE && rvq)
+    return encode_rvq_image(argv[optind], out, &lo, quality, json, quiet);
+  if (rvq || lo.stages) {
+    cli_error(prog, "%s: %s applies to images", argv[optind],
+              rvq ? "--mode rvq" : "--stages");
+    return VQ_EXIT_USAGE;
+  }
+  if (kind == CLI_KIND_IMAGE && lo.codebook) {
+    cli_error(prog, "%s: --codebook codes an image with --mode rvq",
+              argv[optind]);
+    return VQ_EXIT_USAGE;
   }
   if (kind == CLI_KIND_IMAGE)
     return encode_image(argv[optind], out, &io, json, quiet);

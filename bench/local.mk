@@ -10,4 +10,4 @@ bench_bench_pvq_LDADD = libvq.la
 CLEANFILES += bench/bench_search bench/bench_entropy bench/bench_pvq
 EXTRA_DIST += bench/benchutil.py bench/kmeans_faiss.py bench/tokens_xz.py \
   bench/pvq_rd.py bench/image_rd.py bench/imagemetrics.py bench/rvq_faiss.py \
-  bench/README.md
+  bench/image_rvq.py bench/README.md

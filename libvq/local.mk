@@ -100,3 +100,23 @@ vqinclude_HEADERS = \
   libvq/include/vq/rangecoder.h \
   libvq/include/vq/imagecodec.h \
   libvq/include/vq/rvq.h
+
+# The default image codebook (vqenc --mode rvq), embedded as a byte array
+# generated from the committed .safetensors file (libvq/data/make.sh).
+nodist_libvqcore_la_SOURCES = libvq/default_rvq.c
+CLEANFILES += libvq/default_rvq.c
+EXTRA_DIST += libvq/data/default-rvq.safetensors libvq/data/make.sh
+libvq/default_rvq.c: $(top_srcdir)/libvq/data/default-rvq.safetensors
+	$(AM_V_GEN)$(MKDIR_P) libvq && { \
+	  echo '/* Generated from libvq/data/default-rvq.safetensors. */'; \
+	  echo '#include "config.h"'; \
+	  echo '#include <vq/latentcodec.h>'; \
+	  echo 'static const uint8_t book[] = {'; \
+	  od -An -v -tu1 $(top_srcdir)/libvq/data/default-rvq.safetensors | \
+	    sed 's/^ *//; s/  */,/g; s/$$/,/'; \
+	  echo '};'; \
+	  echo 'void vq_default_image_codebook(const uint8_t **data,'; \
+	  echo '                               size_t *size) {'; \
+	  echo '  *data = book, *size = sizeof book;'; \
+	  echo '}'; \
+	} > $@.tmp && mv $@.tmp $@

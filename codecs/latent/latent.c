@@ -14,6 +14,11 @@
 #define HEAD_VERSION 1
 #define FLAG_HWC 1u
 #define FLAG_PRODUCT 2u
+#define FLAG_PREFIX 4u  /* fewer stages coded than the codebook has */
+#define FLAG_IMAGE 8u   /* the latent is an image's patches */
+#define PREFIX_BYTES 2
+#define IMAGE_BYTES 11
+#define HEAD_MAX (14 + 8 * 4 + PREFIX_BYTES + IMAGE_BYTES)
 #define MAX_STAGES 256
 #define MAX_VALUES ((uint64_t)1 << 34) /* floats in a decoded tensor */
 
@@ -84,29 +89,41 @@ static void transpose(float *rows, float *x, const dims *d, int hwc,
       }
 }
 
-int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
-                     vq_latent_stats *stats, const vq_latent_params *p,
-                     const vq_quantizer *q, const float *x, int ndim,
-                     const uint64_t *shape, vq_diag *diag) {
+/* vq_latent_encode(), for an image's patches when im is not NULL (the
+ * latent then hwc whatever p says; *sse_out receives the squared error
+ * of every value). */
+static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
+                       vq_latent_stats *stats, const vq_latent_params *p,
+                       const vq_quantizer *q, const float *x, int ndim,
+                       const uint64_t *shape, const vq_latent_image *im,
+                       float *sse_out, vq_diag *diag) {
   vq_container_writer *w = NULL;
   vq_entropy_params ep;
   vq_latent_stats st;
-  uint8_t head[14 + 8 * 4], code[32 + 255];
-  float *rows = NULL, *err = NULL;
+  uint8_t head[HEAD_MAX], code[32 + 255];
+  float *rows = NULL, *err = NULL, *y = NULL;
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
-  size_t hw, i, namelen = 0, nstage, b, s;
+  size_t hw, i, namelen = 0, nstage, ncode, b, s, hsize;
   uint64_t n, nv;
   double sse = 0.0;
   dims d;
-  int rc, a;
+  int rc, a, hwc;
   if (!out || !size) return VQ_ERR_INVALID_ARG;
   *out = NULL, *size = 0;
   if (!p || p->abi_ != VQ_ABI_VERSION || p->size_ != sizeof(*p) || !q ||
       !x || !shape || !p->codebook_sha256)
     return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent", "bad arguments");
+  hwc = im ? 1 : p->hwc;
   nstage = (size_t)vq_quantizer_stages(q);
-  if (shape_dims(&d, ndim, shape, p->hwc) < 0 || counts(&d, nstage, &n) < 0)
+  ncode = p->stages ? (size_t)p->stages : nstage;
+  if (p->stages < 0 || ncode > nstage ||
+      (vq_quantizer_is_product(q) && ncode != nstage))
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent",
+                       "cannot code %d of the %lu stages of %s codebook",
+                       p->stages, (unsigned long)nstage,
+                       vq_quantizer_is_product(q) ? "a product" : "this");
+  if (shape_dims(&d, ndim, shape, hwc) < 0 || counts(&d, nstage, &n) < 0)
     return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "latent",
                        "a latent has 3 or 4 axes, none empty, and at most "
                        "2^32 tokens");
@@ -129,34 +146,58 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
   hw = (size_t)(d.h * d.w);
   rows = malloc((size_t)nv * sizeof *rows);
   err = malloc((size_t)n * sizeof *err);
-  codes = tokens ? tokens : malloc((size_t)n * nstage * sizeof *codes);
+  codes = malloc((size_t)n * nstage * sizeof *codes);
   plane = malloc(hw * sizeof *plane);
-  if (!rows || !err || !codes || !plane) {
+  if (ncode < nstage || sse_out) y = malloc((size_t)nv * sizeof *y);
+  if (!rows || !err || !codes || !plane ||
+      ((ncode < nstage || sse_out) && !y)) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, "latent", "out of memory");
     goto done;
   }
-  transpose(rows, (float *)x, &d, p->hwc, 1);
+  transpose(rows, (float *)x, &d, hwc, 1);
   rc = vq_quantizer_encode(q, codes, err, rows, (size_t)n, p->beam,
                            p->nthreads);
+  if (rc == 0 && y)
+    rc = vq_quantizer_decode(q, y, codes, (size_t)n, (int)ncode,
+                             p->nthreads);
   if (rc < 0) {
     rc = vq_img_fail(diag, rc, "latent", "quantization failed");
     goto done;
   }
-  for (i = 0; i < (size_t)n; i++) sse += err[i];
+  if (y) {
+    for (i = 0; i < (size_t)nv; i++) {
+      float e = (rows[i] - y[i]) * (rows[i] - y[i]);
+      if (sse_out) sse_out[i] = e;
+      sse += e;
+    }
+  } else {
+    for (i = 0; i < (size_t)n; i++) sse += err[i];
+  }
   memset(head, 0, sizeof head);
   head[0] = VQ_KIND_LATENT, head[1] = HEAD_VERSION;
-  head[2] = (uint8_t)((p->hwc ? FLAG_HWC : 0u) |
-                      (vq_quantizer_is_product(q) ? FLAG_PRODUCT : 0u));
+  head[2] = (uint8_t)((hwc ? FLAG_HWC : 0u) |
+                      (vq_quantizer_is_product(q) ? FLAG_PRODUCT : 0u) |
+                      (ncode < nstage ? FLAG_PREFIX : 0u) |
+                      (im ? FLAG_IMAGE : 0u));
   head[3] = (uint8_t)ndim;
   for (a = 0; a < ndim; a++) put_le(head + 4 + 8 * a, shape[a], 8);
-  put_le(head + 4 + 8 * ndim, nstage, 2);
+  put_le(head + 4 + 8 * ndim, ncode, 2);
   put_le(head + 6 + 8 * ndim, vq_quantizer_k(q), 4);
   put_le(head + 10 + 8 * ndim, d.c, 4);
+  hsize = 14 + 8 * (size_t)ndim;
+  if (ncode < nstage) put_le(head + hsize, nstage, 2), hsize += PREFIX_BYTES;
+  if (im) {
+    put_le(head + hsize, im->width, 4);
+    put_le(head + hsize + 4, im->height, 4);
+    head[hsize + 8] = (uint8_t)im->channels;
+    head[hsize + 9] = (uint8_t)(im->patch - 1);
+    head[hsize + 10] = (uint8_t)(im->rgb != 0);
+    hsize += IMAGE_BYTES;
+  }
   memcpy(code, p->codebook_sha256, 32);
   if (namelen) memcpy(code + 32, p->codebook_name, namelen);
   if ((rc = vq_container_writer_create(&w)) < 0 ||
-      (rc = vq_container_writer_add(w, "HEAD", head,
-                                    14 + 8 * (size_t)ndim)) < 0 ||
+      (rc = vq_container_writer_add(w, "HEAD", head, hsize)) < 0 ||
       (rc = vq_container_writer_add(w, "CODE", code, 32 + namelen)) < 0 ||
       (p->embed && (rc = vq_container_writer_add(w, "BOOK", p->embed,
                                                  p->embed_size)) < 0)) {
@@ -169,7 +210,7 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
   ep.model = p->model;
   memset(&st, 0, sizeof st);
   for (b = 0; b < (size_t)d.b && rc == 0; b++)
-    for (s = 0; s < nstage && rc == 0; s++) {
+    for (s = 0; s < ncode && rc == 0; s++) {
       uint8_t *buf = NULL;
       size_t bytes = 0;
       for (i = 0; i < hw; i++)
@@ -184,7 +225,11 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
     rc = vq_img_fail(diag, rc, "latent", "cannot code the tokens");
     goto done;
   }
-  st.tokens = n * nstage;
+  if (tokens)
+    for (i = 0; i < (size_t)n; i++)
+      for (s = 0; s < ncode; s++)
+        tokens[i * ncode + s] = codes[i * nstage + s];
+  st.tokens = n * ncode;
   st.bytes = *size;
   st.bits_per_token = st.tokens ? 8.0 * (double)st.payload_bytes /
                                       (double)st.tokens : 0.0;
@@ -193,9 +238,16 @@ int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
   if (stats) *stats = st;
 done:
   vq_container_writer_destroy(w);
-  free(rows), free(err), free(plane);
-  if (codes != tokens) free(codes);
+  free(rows), free(err), free(plane), free(codes), free(y);
   return rc;
+}
+
+int vq_latent_encode(uint8_t **out, size_t *size, int32_t *tokens,
+                     vq_latent_stats *stats, const vq_latent_params *p,
+                     const vq_quantizer *q, const float *x, int ndim,
+                     const uint64_t *shape, vq_diag *diag) {
+  return encode_core(out, size, tokens, stats, p, q, x, ndim, shape, NULL,
+                     NULL, diag);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -204,6 +256,8 @@ static int head_read(vq_latent_info *in, const vq_chunk *h, const char *name,
                      vq_diag *diag) {
   dims d;
   uint64_t n;
+  unsigned flags;
+  size_t at;
   int a;
   if (!h || h->size < 4 || h->data[0] != VQ_KIND_LATENT)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "not a latent stream");
@@ -212,20 +266,50 @@ static int head_read(vq_latent_info *in, const vq_chunk *h, const char *name,
                        "latent stream layout %d (this library reads %d)",
                        h->data[1], HEAD_VERSION);
   in->ndim = h->data[3];
-  if ((h->data[2] & ~(FLAG_HWC | FLAG_PRODUCT)) ||
+  flags = h->data[2];
+  at = 14 + 8 * (size_t)in->ndim;
+  if ((flags & ~(FLAG_HWC | FLAG_PRODUCT | FLAG_PREFIX | FLAG_IMAGE)) ||
       (in->ndim != 3 && in->ndim != 4) ||
-      h->size != 14 + 8 * (uint32_t)in->ndim)
+      h->size != at + (flags & FLAG_PREFIX ? PREFIX_BYTES : 0) +
+                     (flags & FLAG_IMAGE ? IMAGE_BYTES : 0))
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
-  in->hwc = (h->data[2] & FLAG_HWC) != 0;
-  in->product = (h->data[2] & FLAG_PRODUCT) != 0;
+  in->hwc = (flags & FLAG_HWC) != 0;
+  in->product = (flags & FLAG_PRODUCT) != 0;
   for (a = 0; a < in->ndim; a++) in->shape[a] = get_le(h->data + 4 + 8 * a, 8);
   in->stages = (int)get_le(h->data + 4 + 8 * in->ndim, 2);
   in->k = (uint32_t)get_le(h->data + 6 + 8 * in->ndim, 4);
   in->dim = (uint32_t)get_le(h->data + 10 + 8 * in->ndim, 4);
+  in->book_stages = in->stages;
+  if (flags & FLAG_PREFIX) {
+    in->book_stages = (int)get_le(h->data + at, 2);
+    at += PREFIX_BYTES;
+    if (in->product || in->book_stages <= in->stages ||
+        in->book_stages > MAX_STAGES)
+      return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
+  }
   if (in->stages < 1 || in->stages > MAX_STAGES || in->k < 1 ||
       in->k > VQ_ENTROPY_MAX_ALPHABET ||
       shape_dims(&d, in->ndim, in->shape, in->hwc) < 0 || d.c != in->dim)
     return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid latent header");
+  if (flags & FLAG_IMAGE) {
+    vq_latent_image *im = &in->image;
+    const uint8_t *e = h->data + at;
+    uint64_t p;
+    in->is_image = 1;
+    im->width = (uint32_t)get_le(e, 4);
+    im->height = (uint32_t)get_le(e + 4, 4);
+    im->channels = e[8];
+    im->patch = e[9] + 1;
+    im->rgb = e[10];
+    p = (uint64_t)im->patch;
+    if (!in->hwc || in->ndim != 3 || im->width < 1 || im->height < 1 ||
+        (im->channels != 1 && im->channels != 3) || im->rgb > 1 ||
+        (im->channels == 3 && !im->rgb) ||
+        in->shape[0] != (im->height + p - 1) / p ||
+        in->shape[1] != (im->width + p - 1) / p ||
+        in->dim != p * p * (im->rgb ? 3u : 1u))
+      return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
+  }
   if (counts(&d, (uint64_t)in->stages, &n) < 0)
     return vq_img_fail(diag, VQ_ERR_LIMIT, name, "the latent is too large");
   return VQ_OK;
@@ -279,19 +363,19 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
   float *rows = NULL;
-  size_t hw, i, b, s, ns;
+  size_t hw, i, b, s, ns, nb;
   uint64_t n = 0;
   dims d;
   int rc;
   if (!out || !q || !buf) return VQ_ERR_INVALID_ARG;
   if (!name) name = "<memory>";
   if ((rc = parse(&c, &in, buf, size, name, diag)) < 0) goto done;
-  if (in.stages != vq_quantizer_stages(q) || in.k != vq_quantizer_k(q) ||
+  if (in.book_stages != vq_quantizer_stages(q) || in.k != vq_quantizer_k(q) ||
       in.dim != vq_quantizer_dim(q) ||
       in.product != vq_quantizer_is_product(q)) {
     rc = vq_img_fail(diag, VQ_ERR_INVALID_ARG, name,
                      "tokens of %d x %u for %u dimensions, and a codebook of "
-                     "%d x %lu for %lu", in.stages, in.k, in.dim,
+                     "%d x %lu for %lu", in.book_stages, in.k, in.dim,
                      vq_quantizer_stages(q),
                      (unsigned long)vq_quantizer_k(q),
                      (unsigned long)vq_quantizer_dim(q));
@@ -304,9 +388,10 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
     goto done;
   }
   shape_dims(&d, in.ndim, in.shape, in.hwc);
-  counts(&d, (uint64_t)in.stages, &n);
+  counts(&d, (uint64_t)in.book_stages, &n);
   hw = (size_t)(d.h * d.w), ns = (size_t)in.stages;
-  codes = tokens ? tokens : malloc((size_t)n * ns * sizeof *codes);
+  nb = (size_t)in.book_stages;
+  codes = calloc((size_t)n * nb, sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   rows = malloc((size_t)n * (size_t)d.c * sizeof *rows);
   if (!codes || !plane || !rows) {
@@ -325,7 +410,7 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
                          (unsigned long)(b * ns + s), sub.msg);
         goto done;
       }
-      for (i = 0; i < hw; i++) codes[(b * hw + i) * ns + s] = (int32_t)plane[i];
+      for (i = 0; i < hw; i++) codes[(b * hw + i) * nb + s] = (int32_t)plane[i];
     }
   rc = vq_quantizer_decode(q, rows, codes, (size_t)n, use, nthreads);
   if (rc < 0) {
@@ -333,9 +418,152 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
     goto done;
   }
   transpose(rows, out, &d, in.hwc, -1);
+  if (tokens)
+    for (i = 0; i < (size_t)n; i++)
+      for (s = 0; s < ns; s++) tokens[i * ns + s] = codes[i * nb + s];
 done:
   vq_container_destroy(c);
-  free(plane), free(rows);
-  if (codes != tokens) free(codes);
+  free(plane), free(rows), free(codes);
+  return rc;
+}
+
+/* ---- images as latents of patch tokens ---------------------------------- */
+
+/* The patches an image codebook was trained on, from its metadata. */
+static int book_patches(vq_patch_params *pp, const vq_codebook *cb,
+                        const vq_quantizer *q, vq_diag *diag) {
+  const char *ps = vq_codebook_meta(cb, "patch.size");
+  const char *pc = vq_codebook_meta(cb, "patch.color");
+  const char *pm = vq_codebook_meta(cb, "patch.mean_removed");
+  int p = ps ? atoi(ps) : 0;
+  if (vq_patch_params_init(pp) < 0) return VQ_ERR_ABI;
+  if (p < 1 || p > 256 || vq_quantizer_is_product(q))
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "codebook",
+                       "not a codebook of image patches (vqtrain kmeans or "
+                       "rvq --patch P)");
+  if (pm && atoi(pm) != 0)
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "codebook",
+                       "its patches were mean-removed, so tokens alone "
+                       "cannot give the image back");
+  pp->patch = p;
+  pp->color = pc && !strcmp(pc, "rgb") ? VQ_PATCH_RGB : VQ_PATCH_LUMA;
+  pp->pad = 1;
+  if ((size_t)p * (size_t)p * (pp->color == VQ_PATCH_RGB ? 3u : 1u) !=
+      vq_quantizer_dim(q))
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "codebook",
+                       "%d x %d patches do not make its dimension %lu", p, p,
+                       (unsigned long)vq_quantizer_dim(q));
+  return VQ_OK;
+}
+
+int vq_latent_encode_image(uint8_t **out, size_t *size,
+                           vq_latent_stats *stats, const vq_latent_params *p,
+                           const vq_quantizer *q, const vq_codebook *cb,
+                           const vq_image *img, vq_diag *diag) {
+  vq_patch_params pp;
+  vq_latent_image im;
+  uint64_t shape[3];
+  size_t count = 0, dim = 0, i, j, x, y, c, nc, ppix;
+  float *patches = NULL, *e = NULL;
+  double sse = 0.0;
+  int rc;
+  if (!out || !size) return VQ_ERR_INVALID_ARG;
+  *out = NULL, *size = 0;
+  if (!img || !q || !cb || !p)
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, "image", "bad arguments");
+  if ((rc = book_patches(&pp, cb, q, diag)) < 0) return rc;
+  if ((rc = vq_image_patch_count(img, &pp, &count, &dim)) < 0)
+    return vq_img_fail(diag, rc, "image", "cannot cut it into patches");
+  memset(&im, 0, sizeof im);
+  im.width = img->width, im.height = img->height;
+  im.patch = pp.patch, im.rgb = pp.color == VQ_PATCH_RGB;
+  im.channels = im.rgb && img->channels >= 3 ? 3 : 1;
+  shape[0] = (img->height + (uint32_t)pp.patch - 1) / (uint32_t)pp.patch;
+  shape[1] = (img->width + (uint32_t)pp.patch - 1) / (uint32_t)pp.patch;
+  shape[2] = dim;
+  patches = malloc(count * dim * sizeof *patches);
+  e = malloc(count * dim * sizeof *e);
+  if (!patches || !e) {
+    rc = vq_img_fail(diag, VQ_ERR_NOMEM, "image", "out of memory");
+    goto done;
+  }
+  if ((rc = vq_image_patches(patches, img, &pp)) < 0) {
+    rc = vq_img_fail(diag, rc, "image", "cannot cut it into patches");
+    goto done;
+  }
+  rc = encode_core(out, size, NULL, stats, p, q, patches, 3, shape, &im, e,
+                   diag);
+  if (rc < 0 || !stats) goto done;
+  /* the error over the image's own samples, not the completed patches */
+  nc = im.rgb ? 3 : 1, ppix = (size_t)pp.patch;
+  for (i = 0; i < (size_t)shape[0]; i++)
+    for (j = 0; j < (size_t)shape[1]; j++)
+      for (y = 0; y < ppix; y++)
+        for (x = 0; x < ppix; x++) {
+          if (i * ppix + y >= img->height || j * ppix + x >= img->width)
+            continue;
+          for (c = 0; c < nc; c++)
+            sse += e[((i * (size_t)shape[1] + j) * ppix * ppix + y * ppix +
+                      x) * nc + c];
+        }
+  stats->mse = sse / ((double)img->width * img->height * (double)nc);
+done:
+  free(patches), free(e);
+  return rc;
+}
+
+int vq_latent_decode_image(vq_image **img, const vq_quantizer *q,
+                           const void *buf, size_t size, int use,
+                           int nthreads, const char *name, vq_diag *diag) {
+  vq_latent_info in;
+  vq_patch_params pp;
+  vq_image *rgb = NULL, *out = NULL;
+  float *patches = NULL;
+  size_t n, i;
+  int rc;
+  if (!img) return VQ_ERR_INVALID_ARG;
+  *img = NULL;
+  if (!name) name = "<memory>";
+  if ((rc = vq_latent_info_read(&in, buf, size, name, diag)) < 0) return rc;
+  if (!in.is_image)
+    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, name, "a latent, not an "
+                       "image");
+  n = (size_t)(in.shape[0] * in.shape[1]) * in.dim; /* checked: < 2^34 */
+  if (vq_patch_params_init(&pp) < 0) return VQ_ERR_ABI;
+  pp.patch = in.image.patch;
+  pp.color = in.image.rgb ? VQ_PATCH_RGB : VQ_PATCH_LUMA;
+  if (!(patches = malloc(n * sizeof *patches))) {
+    rc = vq_img_fail(diag, VQ_ERR_NOMEM, name, "out of memory");
+    goto done;
+  }
+  rc = vq_latent_decode(patches, NULL, q, buf, size, use, nthreads, name,
+                        diag);
+  if (rc == 0)
+    rc = vq_image_create(&rgb, in.image.width, in.image.height,
+                         in.image.rgb ? 3 : 1, 8);
+  if (rc == 0) rc = vq_image_from_patches(rgb, patches, &pp);
+  if (rc < 0) {
+    if (!diag || !diag->msg[0])
+      vq_img_fail(diag, rc, name, "cannot rebuild the image");
+    goto done;
+  }
+  if (in.image.channels == 1 && in.image.rgb) {
+    /* a gray image coded with RGB patches: the mean of the three */
+    const uint8_t *s = rgb->pixels;
+    uint8_t *d;
+    rc = vq_image_create(&out, rgb->width, rgb->height, 1, 8);
+    if (rc < 0) goto done;
+    d = out->pixels;
+    for (i = 0; i < (size_t)rgb->width * rgb->height; i++)
+      d[i] = (uint8_t)((s[3 * i] + s[3 * i + 1] + s[3 * i + 2] + 1) / 3);
+    vq_image_destroy(rgb);
+    rgb = NULL;
+  } else {
+    out = rgb, rgb = NULL;
+  }
+  *img = out;
+done:
+  vq_image_destroy(rgb);
+  free(patches);
   return rc;
 }

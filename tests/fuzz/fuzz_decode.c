@@ -12,7 +12,7 @@
  *      that every input runs fast
  *   5 (b == 21): a latent through vq_latent_info_read() and, when it embeds
  *      its codebook (BOOK), vq_latent_decode() with it, at most 2^20
- *      values
+ *      values, and vq_latent_decode_image() for an image's patches
  * Target 4 is chosen when b % 8 == 4, target 5 when b == 21, any other b
  * chooses target b % 4, so inputs written before targets 4 and 5 existed
  * keep their meaning (the corpus had no input starting with 21).
@@ -112,6 +112,14 @@ static void fuzz_latent(const uint8_t *d, size_t n) {
         if (!isfinite(x[i])) abort(); /* codewords are finite */
     }
     free(x);
+    if (li.is_image) {
+      vq_image *img = NULL;
+      if (vq_latent_decode_image(&img, q, d, n, 1, 1, "fuzz", NULL) == 0 &&
+          (img->width != li.image.width || img->height != li.image.height ||
+           img->channels != li.image.channels))
+        abort();
+      vq_image_destroy(img);
+    }
   }
   vq_quantizer_destroy(q);
   vq_codebook_destroy(cb);

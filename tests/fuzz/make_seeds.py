@@ -161,6 +161,24 @@ def latent_seeds(build, out, tmp):
                            [npy, "-o", vq], check=True)
             open(os.path.join(out, "%s-%s.lat" % (bname, lname)),
                  "wb").write(b"\x15" + open(vq, "rb").read())
+    # images as RVQ patch tokens (vqenc --mode rvq), luma and RGB 2 x 2
+    # patches, odd sizes, a stage prefix
+    y, x = np.mgrid[0:5, 0:7]
+    rgb = np.stack([x * 30, y * 50, (x + y) * 20], -1).astype(np.uint8)
+    ppm = os.path.join(tmp, "i.ppm")
+    open(ppm, "wb").write(b"P6\n7 5\n255\n" + rgb.tobytes())
+    for bname, extra in (("luma", []), ("rgb", ["--rgb"])):
+        cb = os.path.join(tmp, bname + ".safetensors")
+        subprocess.run([tool("vqtrain"), "rvq", "--stages", "2", "-k", "4",
+                        "--patch", "2", "-q", "--iters", "3"] + extra +
+                       [ppm, "-o", cb], check=True)
+        for stages in ("1", "2"):
+            vq = os.path.join(tmp, "i.vq")
+            subprocess.run([tool("vqenc"), "--quiet", "--mode", "rvq",
+                            "--embed-codebook", "--codebook", cb,
+                            "--stages", stages, ppm, "-o", vq], check=True)
+            open(os.path.join(out, "img-%s-%s.lat" % (bname, stages)),
+                 "wb").write(b"\x15" + open(vq, "rb").read())
 
 
 if __name__ == "__main__":

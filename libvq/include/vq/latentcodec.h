@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "entropy.h"
+#include "image.h"
 #include "quantizer.h"
 
 #ifdef __cplusplus
@@ -34,7 +35,20 @@ typedef struct vq_latent_params {
   const void *embed;      /* the codebook file itself, embedded when not
                              NULL (embed_size bytes) */
   size_t embed_size;
+  int stages;             /* code the first S stages of a residual
+                             codebook (0: all) */
 } vq_latent_params;
+
+/* The image a latent of patch vectors stands for (vq_latent_encode_image):
+ * the latent is [ceil(height / patch), ceil(width / patch), dim], hwc,
+ * dim = patch^2 for luma patches, 3 patch^2 for RGB ones. */
+typedef struct vq_latent_image {
+  uint32_t width, height;
+  int channels;           /* 1 or 3 (RGB patches only): what the decoder
+                             returns */
+  int patch;              /* P, 1 to 256 */
+  int rgb;                /* 1: RGB patches, 0: luma */
+} vq_latent_image;
 
 VQ_EXPORT int vq_latent_params_init_(vq_latent_params *p, uint32_t abi,
                                      uint32_t size);
@@ -67,6 +81,10 @@ typedef struct vq_latent_info {
   int stages;
   uint32_t k, dim;
   int product;            /* 1: a product codebook (every stage needed) */
+  int book_stages;        /* stages of the codebook (>= stages, the
+                             stages coded) */
+  int is_image;           /* 1: the latent is an image's patches */
+  vq_latent_image image;  /* then: which image */
   uint8_t sha256[32];
   char name[256];         /* the codebook name hint ("" when none) */
   const uint8_t *book;    /* the embedded codebook file, or NULL */
@@ -87,6 +105,31 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_latent_info_read(
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_latent_decode(
     float *out, int32_t *tokens, const vq_quantizer *q, const void *buf,
     size_t size, int use, int nthreads, const char *name, vq_diag *diag);
+
+/* An image as a latent of patch tokens: the image (8-bit, 1 to 4
+ * channels, alpha dropped; gray taken as RGB by an RGB codebook) is cut
+ * into P x P patches, those past its right and bottom edges completed by
+ * repeating its last column and row, and coded as vq_latent_encode()
+ * codes the [ceil(H/P), ceil(W/P), dim] latent (p->hwc is ignored). P
+ * and the patch colour come from the codebook's metadata (vqtrain
+ * --patch P [--rgb]; mean-removed patches are refused). stats->mse is
+ * per sample over the image itself. */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_latent_encode_image(
+    uint8_t **out, size_t *size, vq_latent_stats *stats,
+    const vq_latent_params *p, const vq_quantizer *q,
+    const vq_codebook *cb, const vq_image *img, vq_diag *diag);
+
+/* Decodes an image stream (info.is_image) into a new 8-bit image of the
+ * original size and channels, from the first `use` stages (0: all). */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_latent_decode_image(
+    vq_image **img, const vq_quantizer *q, const void *buf, size_t size,
+    int use, int nthreads, const char *name, vq_diag *diag);
+
+/* The library's own image codebook, a .safetensors file (residual, 8
+ * stages of 256 codewords over 4 x 4 RGB patches, trained on kodim01-20
+ * by libvq/data/make.sh): what vqenc --mode rvq uses by default. */
+VQ_EXPORT void vq_default_image_codebook(const uint8_t **data,
+                                         size_t *size);
 
 #ifdef __cplusplus
 }
