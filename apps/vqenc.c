@@ -73,7 +73,8 @@ static void usage(FILE *f) {
 "                     trained by vqtrain rvq --patch P), range-coded as\n"
 "                     latents are\n"
 "  --stages S         stages coded, 1 to the codebook's (quality; default\n"
-"                     4, or from -q: 0 one stage, 100 all)\n"
+"                     4, or from -q: 0 one stage, 100 all; for latents:\n"
+"                     all)\n"
 "  --codebook CB, --beam B, --embed-codebook: as for latents\n"
 "\n"
 "Latent input (with --codebook):\n"
@@ -241,6 +242,15 @@ static int encode_latent(const char *in, const char *out,
     goto done;
   }
   p.hwc = lo->hwc, p.beam = lo->beam, p.nthreads = lo->threads;
+  p.stages = lo->stages;
+  if (lo->stages > vq_quantizer_stages(q) ||
+      (lo->stages && vq_quantizer_is_product(q))) {
+    cli_error(prog, "--stages %d: %s has %d%s", lo->stages, lo->codebook,
+              vq_quantizer_stages(q), vq_quantizer_is_product(q)
+                  ? " sub-spaces, all needed" : "");
+    rc = VQ_EXIT_USAGE;
+    goto done;
+  }
   p.codebook_sha256 = dig;
   p.codebook_name = strrchr(lo->codebook, '/') ? strrchr(lo->codebook, '/') + 1
                                                : lo->codebook;
@@ -680,14 +690,18 @@ int main(int argc, char **argv) {
   }
   if (kind == CLI_KIND_IMAGE && rvq)
     return encode_rvq_image(argv[optind], out, &lo, quality, json, quiet);
-  if (rvq || lo.stages) {
-    cli_error(prog, "%s: %s applies to images", argv[optind],
-              rvq ? "--mode rvq" : "--stages");
+  if (rvq) {
+    cli_error(prog, "%s: --mode rvq applies to images", argv[optind]);
     return VQ_EXIT_USAGE;
   }
-  if (kind == CLI_KIND_IMAGE && lo.codebook) {
-    cli_error(prog, "%s: --codebook codes an image with --mode rvq",
-              argv[optind]);
+  if (kind == CLI_KIND_IMAGE && (lo.codebook || lo.stages)) {
+    cli_error(prog, "%s: --codebook and --stages code an image with --mode "
+              "rvq", argv[optind]);
+    return VQ_EXIT_USAGE;
+  }
+  if (lo.stages && !lo.codebook) {
+    cli_error(prog, "%s: --stages applies to images (--mode rvq) and "
+              "latents (--codebook)", argv[optind]);
     return VQ_EXIT_USAGE;
   }
   if (kind == CLI_KIND_IMAGE)

@@ -10,7 +10,8 @@ size (vqenc --size BYTES, its own quality search) and with cjpeg
 -optimize -sample 2x2 at the largest quality whose file is not larger
 (bisection). It prints bits per pixel and PSNR-RGB / PSNR-Y (numpy, from
 the decoded images) per stage count, averaged over the images, and the
-encode and decode times of vqenc / vqdec --mode rvq as whole processes."""
+encode and decode times of vqenc / vqdec --mode rvq as whole processes
+(reading the PNG, writing a PPM)."""
 import os
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def main():
                         ref.tobytes())
             for s in range(1, 9):
                 vq = os.path.join(tmp, "r.vq")
-                out = os.path.join(tmp, "r.png")
+                out = os.path.join(tmp, "r.ppm")
                 te = timed([enc, "--quiet", "--mode", "rvq", "--stages",
                             str(s), png, "-o", vq])
                 td = timed([dec, "--quiet", vq, "-o", out])

@@ -51,6 +51,21 @@ expect 0 "vqdec a latent" "$D" --codebook "$tmp/cb.st" "$tmp/lat.vq" \
   -o "$tmp/lat-dec.npy"
 expect 0 "vqdec, 1 stage" "$D" --stages 1 --codebook "$tmp/cb.st" \
   "$tmp/lat.vq" -o "$tmp/lat-dec1.npy"
+expect 0 "vqenc --stages 2 of 3" "$E" --quiet --stages 2 --codebook \
+  "$tmp/cb.st" "$tmp/lat.npy" -o "$tmp/lat-p2.vq"
+expect 0 "vqdec a 2-stage prefix file" "$D" -q --codebook "$tmp/cb.st" \
+  "$tmp/lat-p2.vq" -o "$tmp/lat-p2.npy"
+expect 0 "vqdec --stages 2 of the whole file" "$D" -q --stages 2 \
+  --codebook "$tmp/cb.st" "$tmp/lat.vq" -o "$tmp/lat-s2.npy"
+check "a 2-stage file decodes as the whole file's 2-stage prefix" \
+  'cmp -s "$tmp/lat-p2.npy" "$tmp/lat-s2.npy"'
+check "and is smaller" \
+  '[ $(wc -c < "$tmp/lat-p2.vq") -lt $(wc -c < "$tmp/lat.vq") ]'
+expect 1 "vqdec --stages 3 of a 2-stage file" "$D" --stages 3 --codebook \
+  "$tmp/cb.st" "$tmp/lat-p2.vq" -o "$tmp/x.npy"
+expect 1 "vqenc --stages 4 of 3" "$E" --stages 4 --codebook "$tmp/cb.st" \
+  "$tmp/lat.npy" -o "$tmp/x.vq"
+says "has 3"
 expect 0 "vqtok on the same latent" "$K" encode -q --codebook "$tmp/cb.st" \
   "$tmp/lat.npy" -o "$tmp/tok.npy"
 expect 0 "vqtok decode" "$K" decode -q --codebook "$tmp/cb.st" \

@@ -131,6 +131,12 @@ expect 1 "--mode bogus" "$E" --mode bogus "$S" -o "$tmp/x.vq"
 "$PY" -c "import numpy as np; np.save('$tmp/v.npy', np.zeros((4, 3), np.float32))"
 expect 1 "--mode rvq on a .npy" "$E" --mode rvq "$tmp/v.npy" -o "$tmp/x.vq"
 says "applies to images"
+expect 1 "--stages on a dct image" "$E" --stages 2 "$S" -o "$tmp/x.vq"
+says "with --mode rvq"
+"$PY" -c "import numpy as np; np.save('$tmp/i.npy', np.arange(6))"
+expect 1 "--stages on integer tokens" "$E" --stages 2 "$tmp/i.npy" \
+  -o "$tmp/x.vq"
+says "applies to images"
 expect 0 "train a mean-removed codebook" "$T" kmeans -q -k 8 --iters 2 \
   --patch 4 --mean-removed "$S" -o "$tmp/mr.st"
 expect 2 "a mean-removed codebook" "$E" --mode rvq --codebook "$tmp/mr.st" \

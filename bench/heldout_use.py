@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Held-out codebook use at large K: the share of K = 1024 ... 65536
+codewords that patches of images never seen in training pick, for plain
+k-means and for the projectors (vqtrain kmeans --projector), in one run.
+
+Training: the 8 x 8 BT.601 luma patches of kodim01-20 at stride 4
+(vqtrain --patch 8 --stride 4, 484,860 vectors). Held out: kodim21-24,
+every 8 x 8 luma patch at stride 1 (1,537,220 vectors, from 24 to 1500 a
+codeword) and, for comparison with projector_use.py's split, only the
+non-overlapping ones (24,576). Every codebook trains for --iters
+iterations (default 10) with 2 threads; vqtok encode --json reports the
+use on each held-out set, which the script checks against the codes
+vqtok wrote. Configurations: --projector none (default k-means++ seeding,
+and --init random), simvq, pca:16 and pca:16+simvq; at K = 65536 only
+the 16-dimensional ones unless --all (the 64-dimensional ones take about
+an hour each on 2 cores)."""
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+import benchutil
+
+TRAIN = ["kodim%02d.png" % i for i in range(1, 21)]
+HELD = ["kodim%02d.png" % i for i in range(21, 25)]
+CONFIGS = (("none", []), ("none, --init random", ["--init", "random"]),
+           ("simvq", ["--projector", "simvq"]),
+           ("pca:16", ["--projector", "pca:16"]),
+           ("pca:16+simvq", ["--projector", "pca:16+simvq"]))
+SMALL_ONLY = ("none", "none, --init random", "simvq")
+
+
+def luma_patches(y, stride):
+    """All 8 x 8 patches of y at the given stride, rows of 64 floats."""
+    h, w = y.shape
+    v = np.lib.stride_tricks.sliding_window_view(y, (8, 8))
+    v = v[0:h - 7:stride, 0:w - 7:stride]
+    return np.ascontiguousarray(v.reshape(-1, 64), dtype=np.float32)
+
+
+def heldout_sets(kodak, tmp):
+    ys = list(benchutil.kodak_luma(kodak, 24))[20:24]
+    dense = np.concatenate([luma_patches(y, 1) for y in ys])
+    sparse = np.concatenate([luma_patches(y, 8) for y in ys])
+    paths = {}
+    for name, x in (("stride 1", dense), ("stride 8", sparse)):
+        p = os.path.join(tmp, name.replace(" ", "") + ".npy")
+        np.save(p, x)
+        paths[name] = (p, len(x))
+    return paths
+
+
+def measure(vqtok, cb, path, k, tmp):
+    out = os.path.join(tmp, "codes.npy")
+    r = subprocess.run([vqtok, "encode", "--json", "--quiet", "--threads",
+                        "2", "--codebook", cb, path, "-o", out],
+                       stdout=subprocess.PIPE, check=True)
+    j = json.loads(r.stdout)
+    codes = np.load(out).reshape(-1)
+    used = len(np.unique(codes))
+    got = j["utilization_per_stage"][0]
+    if abs(got - used / k) > 1e-6:  # printed with 6 decimals
+        raise SystemExit("vqtok reports use %.6f, the codes show %.6f" %
+                         (got, used / k))
+    return used, j["mse"]
+
+
+def main():
+    ap = benchutil.tool_args(__doc__)
+    ap.add_argument("--k", default="1024,4096,16384,65536")
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--all", action="store_true",
+                    help="64-dimensional configurations at K = 65536 too")
+    ap.add_argument("--out", help="also write the markdown table here")
+    a = ap.parse_args()
+    vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
+    vqtok = benchutil.program(a.build_dir, "apps", "vqtok")
+    load0 = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        held = heldout_sets(a.kodak, tmp)
+        train = [os.path.join(a.kodak, f) for f in TRAIN]
+        for k in [int(v) for v in a.k.split(",")]:
+            for name, extra in CONFIGS:
+                if k > 16384 and not a.all and name in SMALL_ONLY:
+                    continue
+                cb = os.path.join(tmp, "cb.safetensors")
+                t = time.perf_counter()
+                subprocess.run([vqtrain, "kmeans", "-k", str(k), "--patch",
+                                "8", "--stride", "4", "--iters",
+                                str(a.iters), "--seed", "1", "--threads",
+                                "2", "--quiet"] + extra + train +
+                               ["-o", cb], check=True)
+                secs = time.perf_counter() - t
+                row = {"k": k, "config": name, "train_s": secs}
+                for hname, (path, n) in held.items():
+                    used, mse = measure(vqtok, cb, path, k, tmp)
+                    row[hname] = (used, mse, n)
+                rows.append(row)
+                d, s = row["stride 1"], row["stride 8"]
+                print("K %d, %s: stride 1 %d of %d used (%.2f%%), MSE "
+                      "%.2f; stride 8 %.2f%%; %.0f s" %
+                      (k, name, d[0], k, 100.0 * d[0] / k, d[1],
+                       100.0 * s[0] / k, secs), flush=True)
+    lines = ["| K | configuration | held-out use, stride 1 | unused | "
+             "held-out MSE, stride 1 | held-out use, stride 8 | train s |",
+             "|---" * 7 + "|"]
+    for r in rows:
+        d, s = r["stride 1"], r["stride 8"]
+        lines.append("| %d | %s | %.2f%% | %d | %.2f | %.2f%% | %.0f |" %
+                     (r["k"], r["config"], 100.0 * d[0] / r["k"],
+                      r["k"] - d[0], d[1], 100.0 * s[0] / r["k"],
+                      r["train_s"]))
+    text = ("%s, %d cores; held out: %d vectors at stride 1, %d at stride "
+            "8.\n\n" % (benchutil.cpu_model(), os.cpu_count(),
+                        rows[0]["stride 1"][2], rows[0]["stride 8"][2]) +
+            "\n".join(lines))
+    benchutil.finish_report(text, load0, 2, a.out)
+
+
+if __name__ == "__main__":
+    main()
