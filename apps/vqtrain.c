@@ -63,6 +63,10 @@ static void usage(FILE *f) {
 "  --max-per-centroid P    train on at most K*P random vectors\n"
 "  --init-sample P         k-means++ seeds from at most K*P random vectors\n"
 "                          (default 64; 0: all)\n"
+"  --min-share F           kmeans, rvq: re-seed clusters holding at most F times\n"
+"                          the mean by splitting heavy ones, so that more\n"
+"                          codewords are used on new data (0 to 0.999;\n"
+"                          default 0: only empty ones)\n"
 "  --spherical             cosine k-means (unit-norm centroids)\n"
 "  --weights W.npy         per-vector weights [N]\n"
 "  --patch P               image patch size (required for images)\n"
@@ -101,7 +105,7 @@ enum {
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
   OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS, OPT_PROJECTOR, OPT_WHITEN,
-  OPT_LAYOUT, OPT_MAP
+  OPT_LAYOUT, OPT_MAP, OPT_MINSHARE
 };
 
 static const struct option long_opts[] = {
@@ -113,6 +117,7 @@ static const struct option long_opts[] = {
   {"threads", required_argument, 0, OPT_THREADS},
   {"max-per-centroid", required_argument, 0, OPT_MAXPC},
   {"init-sample", required_argument, 0, OPT_INITPC},
+  {"min-share", required_argument, 0, OPT_MINSHARE},
   {"spherical", no_argument, 0, OPT_SPHERICAL},
   {"weights", required_argument, 0, OPT_WEIGHTS},
   {"patch", required_argument, 0, OPT_PATCH},
@@ -229,6 +234,9 @@ static int parse_one(opts *o, int c, const char *arg) {
         return 1;
       o->km.init_per_centroid = (size_t)u;
       return -1;
+    case OPT_MINSHARE:
+      return cli_parse_double(prog, "--min-share", arg, 0.0, 0.999,
+                              &o->km.min_share) ? 1 : -1;
     case OPT_SPHERICAL: o->km.spherical = 1; return -1;
     case OPT_WEIGHTS: o->weights = arg; return -1;
     case OPT_PATCH:
@@ -916,6 +924,7 @@ static int cmd_rvq(int argc, char **argv) {
   rp.tol = o.km.tol;
   rp.nthreads = o.km.nthreads;
   rp.simvq = o.simvq;
+  rp.min_share = o.km.min_share;
   if (cli_show_progress(o.quiet || o.json, o.verbose)) {
     rp.progress = progress;
     rp.progress_user = &open_line;
@@ -977,10 +986,10 @@ static int cmd_pq(int argc, char **argv) {
   o.opq_rounds = 10;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.weights || o.km.spherical || o.km.nredo > 1 || o.stages != 0 ||
-      o.beam || o.refine || o.simvq || o.pca_dim) {
+      o.beam || o.refine || o.simvq || o.pca_dim || o.km.min_share > 0.0) {
     cli_error(prog, "pq: --weights, --spherical, --nredo, --stages, --beam, "
-              "--refine and --projector do not apply (--opq learns its "
-              "rotation)");
+              "--refine, --projector and --min-share do not apply (--opq "
+              "learns its rotation)");
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);

@@ -10,10 +10,11 @@ codeword) and, for comparison with projector_use.py's split, only the
 non-overlapping ones (24,576). Every codebook trains for --iters
 iterations (default 10) with 2 threads; vqtok encode --json reports the
 use on each held-out set, which the script checks against the codes
-vqtok wrote. Configurations: --projector none (default k-means++ seeding,
-and --init random), simvq, pca:16 and pca:16+simvq; at K = 65536 only
-the 16-dimensional ones unless --all (the 64-dimensional ones take about
-an hour each on 2 cores)."""
+vqtok wrote. Configurations: --projector none (default k-means++
+seeding, --init random, --min-share 0.1), simvq, pca:16, pca:16+simvq
+and pca:16 with --min-share 0.1; above K = 4096 only plain k-means and
+the 16-dimensional ones, above 16384 only the latter, unless --all (the
+64-dimensional ones take 5 to 60 minutes each there on 2 cores)."""
 import json
 import os
 import subprocess
@@ -27,10 +28,15 @@ import benchutil
 TRAIN = ["kodim%02d.png" % i for i in range(1, 21)]
 HELD = ["kodim%02d.png" % i for i in range(21, 25)]
 CONFIGS = (("none", []), ("none, --init random", ["--init", "random"]),
+           ("none, --min-share 0.1", ["--min-share", "0.1"]),
            ("simvq", ["--projector", "simvq"]),
            ("pca:16", ["--projector", "pca:16"]),
-           ("pca:16+simvq", ["--projector", "pca:16+simvq"]))
-SMALL_ONLY = ("none", "none, --init random", "simvq")
+           ("pca:16+simvq", ["--projector", "pca:16+simvq"]),
+           ("pca:16, --min-share 0.1", ["--projector", "pca:16",
+                                        "--min-share", "0.1"]))
+# 64-dimensional configurations left out above K = 4096 (and plain
+# k-means above 16384) unless --all: each takes 5 to 20 minutes there
+UP_TO_4096 = ("none, --init random", "none, --min-share 0.1", "simvq")
 
 
 def luma_patches(y, stride):
@@ -73,7 +79,7 @@ def main():
     ap.add_argument("--k", default="1024,4096,16384,65536")
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--all", action="store_true",
-                    help="64-dimensional configurations at K = 65536 too")
+                    help="every configuration at every K")
     ap.add_argument("--out", help="also write the markdown table here")
     a = ap.parse_args()
     vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
@@ -85,7 +91,8 @@ def main():
         train = [os.path.join(a.kodak, f) for f in TRAIN]
         for k in [int(v) for v in a.k.split(",")]:
             for name, extra in CONFIGS:
-                if k > 16384 and not a.all and name in SMALL_ONLY:
+                if not a.all and ((k > 4096 and name in UP_TO_4096) or
+                                  (k > 16384 and name == "none")):
                     continue
                 cb = os.path.join(tmp, "cb.safetensors")
                 t = time.perf_counter()

@@ -61,6 +61,12 @@ int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
       p->init != VQ_INIT_GIVEN)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "unknown init method %d",
                        (int)p->init);
+  if (!(p->min_share >= 0.0 && p->min_share < 1.0))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "min_share must be in "
+                       "[0, 1)");
+  if (p->simvq && p->min_share > 0.0)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codewords are never "
+                       "re-seeded: min_share does not apply");
   if (p->simvq && p->spherical)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codebooks are not "
                        "spherical");
@@ -104,6 +110,7 @@ typedef struct km {
   double *z;             /* SimVQ: [Z 1], k x (d + 1), or NULL */
   double *wmap;          /* SimVQ: W, (d + 1) x d */
   double *g;             /* SimVQ: normal equations, (d + 1) x (d + 1) */
+  vq_rng split;          /* draws the clusters that light ones split */
 } km;
 
 static double weight(const km *s, size_t i) { return s->w ? s->w[i] : 1.0; }
@@ -235,6 +242,44 @@ static int reseed_empty(km *s) {
   return VQ_OK;
 }
 
+/* Re-seeds every cluster of weight at most light (the empty ones when
+ * light is 0) by splitting a heavy one: a cluster drawn with probability
+ * proportional to its weight above the mean is shared, its centroid and
+ * the light one's moved apart by 1% of its spread in every component
+ * (signs alternating), and each keeps half its weight for the draws that
+ * follow. The draws come from s->split, so the result is deterministic. */
+static void reseed_split(km *s, double light) {
+  double total = 0.0, mean;
+  size_t c, j, t;
+  for (c = 0; c < s->k; c++) total += s->wsum[c];
+  mean = total / (double)s->k;
+  for (c = 0; c < s->k; c++) {
+    double excess = 0.0, u, acc = 0.0, spread;
+    float *cc = s->c + c * s->d, *cj;
+    if (light > 0.0 ? s->wsum[c] > light : s->wsum[c] != 0.0) continue;
+    for (j = 0; j < s->k; j++)
+      if (s->wsum[j] > mean) excess += s->wsum[j] - mean;
+    if (excess <= 0.0) break;
+    u = vq_rng_double(&s->split) * excess;
+    for (j = 0; j < s->k; j++) {
+      if (s->wsum[j] <= mean) continue;
+      acc += s->wsum[j] - mean;
+      if (acc > u) break;
+    }
+    if (j == s->k) continue; /* u rounded up to the total: no draw */
+    cj = s->c + j * s->d;
+    spread = 0.01 * sqrt(s->sse_c[j] / (s->wsum[j] * (double)s->d)) + 1e-6;
+    for (t = 0; t < s->d; t++) {
+      float dlt = (float)(t % 2 ? -spread : spread);
+      cc[t] = cj[t] + dlt;
+      cj[t] -= dlt;
+    }
+    s->wsum[j] *= 0.5, s->wsum[c] = s->wsum[j];
+    s->sse_c[j] *= 0.5, s->sse_c[c] = s->sse_c[j];
+    s->reseeds++;
+  }
+}
+
 typedef struct usage {
   double sse, wtotal, utilization, perplexity;
 } usage;
@@ -340,12 +385,16 @@ static int lloyd(km *s, int redo, int *iters_run) {
   double prev = INFINITY;
   int it, rc;
   if (s->z) simvq_start(s);
+  vq_rng_seed(&s->split, p->seed ^ 0x5851f42d4c957f2dULL ^ (uint64_t)redo);
   for (it = 1; it <= p->iters; it++) {
     double t0 = vq_now();
     usage u;
     if ((rc = assign(s)) < 0 || (rc = update_centroids(s)) < 0) return rc;
     u = usage_stats(s);
     if (s->z) simvq_update(s);
+    else if (p->min_share > 0.0)
+      reseed_split(s, it <= p->iters - 3
+                          ? p->min_share * u.wtotal / (double)s->k : 0.0);
     else if ((rc = reseed_empty(s)) < 0) return rc;
     *iters_run = it;
     if (p->progress) {

@@ -494,6 +494,7 @@ int vq_rvq_train(float *codebooks, vq_rvq_stats *stats,
   kp.max_per_centroid = p->max_per_centroid;
   kp.init_per_centroid = p->init_per_centroid;
   kp.tol = p->tol;
+  kp.min_share = p->min_share;
   kp.nthreads = p->nthreads;
   kp.progress = p->progress;
   kp.progress_user = p->progress_user;

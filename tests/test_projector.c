@@ -299,6 +299,40 @@ static void test_simvq_heldout(vq_rng *r) {
   free(x), free(h), free(ck), free(cs);
 }
 
+/* min_share: light clusters re-seeded by splitting heavy ones leave
+ * more codewords in use on new vectors than k-means++ alone, at no worse
+ * training error than 10%, the same codebook for 1 and 2 threads, and
+ * SimVQ refuses it. */
+static void test_min_share(vq_rng *r) {
+  const size_t k = 256, d = 16, n = 30 * k, nh = 8 * k;
+  float *x = scale_mixture(r, n, d, 0.5), *h = scale_mixture(r, nh, d, 0.5);
+  float *c0 = malloc(k * d * sizeof *c0), *c1 = malloc(k * d * sizeof *c1);
+  float *c2 = malloc(k * d * sizeof *c2);
+  vq_kmeans_params kp;
+  vq_kmeans_stats s0, s1;
+  double u0, u1;
+  CHECK_EQ_INT(vq_kmeans_params_init(&kp), VQ_OK);
+  kp.k = k, kp.iters = 25, kp.nthreads = 1;
+  CHECK_EQ_INT(vq_kmeans_train(c0, &s0, &kp, x, n, d, NULL, NULL), VQ_OK);
+  kp.min_share = 0.25;
+  CHECK_EQ_INT(vq_kmeans_train(c1, &s1, &kp, x, n, d, NULL, NULL), VQ_OK);
+  kp.nthreads = 2;
+  CHECK_EQ_INT(vq_kmeans_train(c2, NULL, &kp, x, n, d, NULL, NULL), VQ_OK);
+  CHECK(!memcmp(c1, c2, k * d * sizeof *c1));
+  u0 = use_of(c0, k, d, h, nh), u1 = use_of(c1, k, d, h, nh);
+  fprintf(stderr, "held-out use, %zu codewords, %zu new vectors: k-means++ "
+          "%.1f%% (train mse %.4g), --min-share 0.25 %.1f%% (train mse "
+          "%.4g, %lu re-seeds)\n", k, nh, 100.0 * u0, s0.mse, 100.0 * u1,
+          s1.mse, (unsigned long)s1.empty_reseeds);
+  CHECK(u1 > u0 + 0.05);
+  CHECK(s1.mse < 1.1 * s0.mse);
+  CHECK(s1.empty_reseeds > 0);
+  kp.simvq = 1;
+  CHECK_EQ_INT(vq_kmeans_train(c2, NULL, &kp, x, n, d, NULL, NULL),
+               VQ_ERR_INVALID_ARG);
+  free(x), free(h), free(c0), free(c1), free(c2);
+}
+
 /* RVQ with SimVQ stages: error falls with every stage, and the same
  * codebooks for 1 and 2 threads. */
 static void test_simvq_rvq(vq_rng *r) {
@@ -403,6 +437,7 @@ int main(void) {
   test_pca_threads_and_errors(&r);
   test_simvq_structure(&r);
   test_simvq_heldout(&r);
+  test_min_share(&r);
   test_simvq_rvq(&r);
   test_tensors();
   if (vq_test_failures) fprintf(stderr, "%d failures\n", vq_test_failures);

@@ -50,6 +50,17 @@ typedef struct vq_kmeans_params {
                              from the data) they follow its density, which
                              keeps them in use on new data at some cost in
                              error. Not with spherical. (default 0) */
+  double min_share;       /* > 0: a cluster holding at most min_share times
+                             the mean cluster weight is re-seeded, as empty
+                             ones are, by splitting a heavy cluster (drawn
+                             with probability proportional to its weight
+                             above the mean; both centroids moved 1% of its
+                             spread apart), in every iteration but the last
+                             three. Fewer codewords then serve rare vectors
+                             only, so more are used on new data. 0: only
+                             empty clusters, moved onto the farthest
+                             vectors. In [0, 1); not with simvq (default 0)
+                             */
 } vq_kmeans_params;
 
 /* Fills p with defaults. Returns VQ_ERR_ABI if the caller was compiled

@@ -48,6 +48,8 @@ typedef struct vq_rvq_params {
   int simvq;              /* every stage a SimVQ-style reparameterised
                              codebook (vq_kmeans_params.simvq; default 0);
                              refinement frees the codewords again */
+  double min_share;       /* every stage's k-means: vq_kmeans_params.
+                             min_share (default 0) */
 } vq_rvq_params;
 
 VQ_EXPORT int vq_rvq_params_init_(vq_rvq_params *p, uint32_t abi,
