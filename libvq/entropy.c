@@ -440,52 +440,35 @@ static int enc_static(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
-/* The match flags, then a table for the indices they miss. */
-static int enc_match_static(candidate *c, const uint32_t *s, size_t n,
-                            uint32_t k, size_t w, unsigned rate) {
+/* match-static or match-recent: the table of the indices the model codes
+ * through it, then the stream. */
+static int enc_table_model(candidate *c, const uint32_t *s, size_t n,
+                           uint32_t k, size_t w, unsigned rate,
+                           vq_entropy_model model) {
   uint64_t *miss = vq_calloc_array(k, sizeof *miss);
   vq_stat_model st;
-  match_models m;
   vq_rc_enc e;
   int rc;
   if (!miss) return VQ_ERR_NOMEM;
-  match_misses(miss, s, n, w);
+  if (model == VQ_ENTROPY_MATCH_RECENT) recent_misses(miss, s, n, w);
+  else match_misses(miss, s, n, w);
   rc = best_table(&st, miss, k);
   free(miss);
   if (rc < 0) return rc;
   vq_rc_enc_init(&e);
   vq_stat_table_write(&e, &st);
-  rc = match_init(&m, 1, rate); /* the tree is not used */
-  m.stat = &st;
-  if (rc == VQ_OK) {
-    match_encode(&e, &m, s, n, w);
-    rc = take(c, &e, VQ_ENTROPY_MATCH_STATIC, rate);
+  if (model == VQ_ENTROPY_MATCH_RECENT) {
+    recent_models m;
+    recent_init(&m, &st, rate);
+    recent_encode(&e, &m, s, n, w);
+  } else {
+    match_models m;
+    rc = match_init(&m, 1, rate); /* the tree is not used */
+    m.stat = &st;
+    if (rc == VQ_OK) match_encode(&e, &m, s, n, w);
+    vq_sym_model_clear(&m.tree);
   }
-  vq_sym_model_clear(&m.tree);
-  vq_rc_enc_clear(&e);
-  vq_stat_model_clear(&st);
-  return rc;
-}
-
-/* The table of the indices that are neither neighbours nor recent, then
- * the outcomes, positions and table codes. */
-static int enc_recent(candidate *c, const uint32_t *s, size_t n,
-                      uint32_t k, size_t w, unsigned rate) {
-  uint64_t *miss = vq_calloc_array(k, sizeof *miss);
-  vq_stat_model st;
-  recent_models m;
-  vq_rc_enc e;
-  int rc;
-  if (!miss) return VQ_ERR_NOMEM;
-  recent_misses(miss, s, n, w);
-  rc = best_table(&st, miss, k);
-  free(miss);
-  if (rc < 0) return rc;
-  vq_rc_enc_init(&e);
-  vq_stat_table_write(&e, &st);
-  recent_init(&m, &st, rate);
-  recent_encode(&e, &m, s, n, w);
-  rc = take(c, &e, VQ_ENTROPY_MATCH_RECENT, rate);
+  if (rc == VQ_OK) rc = take(c, &e, model, rate);
   vq_rc_enc_clear(&e);
   vq_stat_model_clear(&st);
   return rc;
@@ -601,7 +584,8 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
       keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
     }
     if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_STATIC) {
-      rc = enc_match_static(&c, s, n, p->alphabet, p->width, (unsigned)rate);
+      rc = enc_table_model(&c, s, n, p->alphabet, p->width, (unsigned)rate,
+                           VQ_ENTROPY_MATCH_STATIC);
       if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_STATIC, rate);
       else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
         return rc == VQ_ERR_UNSUPPORTED
@@ -611,7 +595,8 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
                    : rc;
     }
     if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_RECENT) {
-      rc = enc_recent(&c, s, n, p->alphabet, p->width, (unsigned)rate);
+      rc = enc_table_model(&c, s, n, p->alphabet, p->width, (unsigned)rate,
+                           VQ_ENTROPY_MATCH_RECENT);
       if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_RECENT, rate);
       else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
         return rc == VQ_ERR_UNSUPPORTED

@@ -112,7 +112,7 @@ fuzz: all
 
 EXTRA_DIST += tests/test_cli.sh tests/test_codec_cli.sh tests/test_golden.sh \
   tests/test_rvq_cli.sh tests/test_tokens_cli.sh tests/test_latent_cli.sh \
-  tests/test_rvq_image_cli.sh \
+  tests/test_rvq_image_cli.sh tests/damaged.py \
   tests/test_image_cli.sh tests/test_golden_image.sh \
   tests/test_fuzz_corpus.sh tests/test_python.sh tests/test_example.sh \
   tests/cli_lib.sh tests/fuzz/build.sh tests/fuzz/make_seeds.py \
