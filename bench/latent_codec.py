@@ -6,7 +6,8 @@ Data: the float32 latents [C, H/8, W/8] of the small autoencoder of
 bench/train_autoencoder.py, LATENTS/train/*.npy (kodim01 ... kodim20) to
 train the codebooks and LATENTS/held/*.npy (kodim21 ... kodim24) to
 measure. For each configuration (k-means K = 256, 1024, 4096; RVQ
-2 x 256, 4 x 256, 2 x 1024) vqtrain trains a codebook on the C-vectors of
+2 x 256, 4 x 256, 2 x 1024; RVQ 2 x 256 and 4 x 256 with the projector
+pca:6, 2 x 256 with simvq) vqtrain trains a codebook on the C-vectors of
 the training latents; each held-out latent is then coded with
 `vqenc --codebook CB --json` and decoded with `vqdec`, and quantized with
 `vqtok encode`, whose raw tokens .npy is compressed with xz and zstd. The
@@ -30,9 +31,14 @@ import numpy as np
 
 from benchutil import cpu_model, program
 
-CONFIGS = [("kmeans", 1, 256), ("kmeans", 1, 1024), ("kmeans", 1, 4096),
-           ("rvq", 2, 256), ("rvq", 4, 256), ("rvq", 2, 1024)]
-QUICK = [("kmeans", 1, 256), ("rvq", 2, 256)]
+# kind, stages, K, projector (vqtrain --projector; None: none)
+CONFIGS = [("kmeans", 1, 256, None), ("kmeans", 1, 1024, None),
+           ("kmeans", 1, 4096, None), ("rvq", 2, 256, None),
+           ("rvq", 4, 256, None), ("rvq", 2, 1024, None),
+           ("rvq", 2, 256, "pca:6"), ("rvq", 4, 256, "pca:6"),
+           ("rvq", 2, 256, "simvq")]
+QUICK = [("kmeans", 1, 256, None), ("rvq", 2, 256, None),
+         ("rvq", 2, 256, "pca:6")]
 
 
 def run(cmd, **kw):
@@ -55,26 +61,28 @@ def compressed(cmd, path):
     return n
 
 
-def name(kind, m, k):
-    return "k-means K = %d" % k if kind == "kmeans" else \
-        "RVQ %d x %d" % (m, k)
+def name(kind, m, k, proj):
+    return ("k-means K = %d" % k if kind == "kmeans" else
+            "RVQ %d x %d" % (m, k)) + (" + %s" % proj if proj else "")
 
 
-def train(tools, kind, m, k, files, cb):
+def train(tools, kind, m, k, proj, files, cb):
     cmd = [tools["vqtrain"], kind, "-k", str(k), "--threads", "2"]
     if kind == "rvq":
         cmd += ["--stages", str(m)]
+    if proj:
+        cmd += ["--projector", proj]
     t = time.time()
     run(cmd + files + ["-o", cb, "-q"])
     return time.time() - t
 
 
-def measure(tools, kind, m, k, train_files, held_files, tmp):
+def measure(tools, kind, m, k, proj, train_files, held_files, tmp):
     cb = os.path.join(tmp, "cb.safetensors")
-    row = {"name": name(kind, m, k), "k": k, "tokens": 0, "bytes": 0,
-           "payload": 0, "xz": 0, "zstd": 0, "se": 0.0, "n": 0,
+    row = {"name": name(kind, m, k, proj), "k": k, "tokens": 0,
+           "bytes": 0, "payload": 0, "xz": 0, "zstd": 0, "se": 0.0, "n": 0,
            "seconds": 0.0, "problems": []}
-    row["train"] = train(tools, kind, m, k, train_files, cb)
+    row["train"] = train(tools, kind, m, k, proj, train_files, cb)
     for f in held_files:
         base = os.path.basename(f)
         x = np.load(f)
@@ -193,8 +201,8 @@ def main():
               "no zstd"), flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, m, k in (QUICK if a.quick else CONFIGS):
-            rows.append(measure(tools, kind, m, k, train_files,
+        for kind, m, k, proj in (QUICK if a.quick else CONFIGS):
+            rows.append(measure(tools, kind, m, k, proj, train_files,
                                 held_files, tmp))
     t = table(rows, var, bool(tools["zstd"]))
     problems = [p for r in rows for p in r["problems"]]
