@@ -80,6 +80,10 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--all", action="store_true",
                     help="every configuration at every K")
+    ap.add_argument("--min-share", default="0.1",
+                    help="the --min-share of the configurations that use it")
+    ap.add_argument("--only", help="only the configurations whose name "
+                    "contains this text")
     ap.add_argument("--out", help="also write the markdown table here")
     a = ap.parse_args()
     vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
@@ -93,6 +97,10 @@ def main():
             for name, extra in CONFIGS:
                 if not a.all and ((k > 4096 and name in UP_TO_4096) or
                                   (k > 16384 and name == "none")):
+                    continue
+                name = name.replace("0.1", a.min_share)
+                extra = [a.min_share if v == "0.1" else v for v in extra]
+                if a.only and a.only not in name:
                     continue
                 cb = os.path.join(tmp, "cb.safetensors")
                 t = time.perf_counter()
