@@ -68,25 +68,30 @@ static int is_image_name(const char *path) {
 }
 
 /* Compares img, decoded from in, with the image file ref (when not
- * NULL). Returns 0 or an exit status. */
-static int compare_with(const vq_image *img, const char *in, const char *ref,
-                        double *psnr, double *psnr_y, double *ssim) {
+ * NULL), writes it to out and destroys it; *bytes is its sample count.
+ * Returns 0 or an exit status. */
+static int deliver_image(vq_image *img, const char *in, const char *out,
+                         const char *ref, size_t *bytes, double *psnr,
+                         double *psnr_y, double *ssim) {
   vq_diag diag = {{0}};
   vq_image *r = NULL;
-  int rc;
-  if (!ref) return 0;
-  if ((rc = vq_image_read(&r, ref, 0, &diag)) < 0)
-    return cli_fail(prog, rc, &diag, ref);
-  if (r->width != img->width || r->height != img->height) {
+  int rc = 0;
+  *bytes = (size_t)img->width * img->height * (size_t)img->channels;
+  if (ref && (rc = vq_image_read(&r, ref, 0, &diag)) < 0) {
+    rc = cli_fail(prog, rc, &diag, ref);
+  } else if (ref && (r->width != img->width || r->height != img->height)) {
     cli_error(prog, "%s: %lu x %lu, but %s is %lu x %lu", ref,
               (unsigned long)r->width, (unsigned long)r->height, in,
               (unsigned long)img->width, (unsigned long)img->height);
-    vq_image_destroy(r);
-    return VQ_EXIT_DATA;
+    rc = VQ_EXIT_DATA;
+  } else if (ref && (rc = vq_image_compare(r, img, psnr, psnr_y, ssim)) < 0) {
+    rc = cli_fail(prog, rc, NULL, ref);
+  } else if ((rc = vq_image_write(img, out, &diag)) < 0) {
+    rc = cli_fail(prog, rc, &diag, out);
   }
-  rc = vq_image_compare(r, img, psnr, psnr_y, ssim);
   vq_image_destroy(r);
-  return rc < 0 ? cli_fail(prog, rc, NULL, ref) : 0;
+  vq_image_destroy(img);
+  return rc;
 }
 
 /* Decodes an image stream, writes it, and compares it with ref when
@@ -99,12 +104,7 @@ static int decode_image(const uint8_t *buf, size_t size, const char *in,
   vq_image *img = NULL;
   int rc = vq_image_decode(&img, buf, size, max_pixels, threads, in, &diag);
   if (rc < 0) return cli_fail(prog, rc, &diag, in);
-  *bytes = (size_t)img->width * img->height * (size_t)img->channels;
-  rc = compare_with(img, in, ref, psnr, psnr_y, ssim);
-  if (rc == 0 && (rc = vq_image_write(img, out, &diag)) < 0)
-    rc = cli_fail(prog, rc, &diag, out);
-  vq_image_destroy(img);
-  return rc;
+  return deliver_image(img, in, out, ref, bytes, psnr, psnr_y, ssim);
 }
 
 /* Writes the image an RVQ image stream holds and compares it with ref
@@ -122,12 +122,7 @@ static int decode_rvq_image(const vq_quantizer *q, const uint8_t *buf,
     cli_error(prog, "%s", diag.msg);
     return cli_exit_code(rc);
   }
-  *bytes = (size_t)img->width * img->height * (size_t)img->channels;
-  rc = compare_with(img, in, ref, psnr, psnr_y, ssim);
-  if (rc == 0 && vq_image_write(img, out, &diag) < 0)
-    rc = cli_fail(prog, VQ_ERR_IO, &diag, out);
-  vq_image_destroy(img);
-  return rc;
+  return deliver_image(img, in, out, ref, bytes, psnr, psnr_y, ssim);
 }
 
 /* A latent's codebook: --codebook, the embedded one, or the named file

@@ -9,7 +9,6 @@ full data with the same numpy code, and prints times and the ratios
 ours / FAISS. Search throughput is compared with faiss.IndexFlatL2 (k = 1)
 on the same vectors, and our GFLOP/s with the FMA peak that bench_search
 measures on this machine."""
-import argparse
 import json
 import os
 import platform
@@ -297,14 +296,7 @@ def machine():
 
 
 def parse_args():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build-dir", default=os.path.dirname(here),
-                    help="build tree holding apps/vqtrain and "
-                    "bench/bench_search (default: the source tree)")
-    ap.add_argument("--kodak", default=os.path.join(
-        here, "..", "..", "shared", "data", "kodak"),
-                    help="folder of the Kodak PNGs")
+    ap = benchutil.tool_args(__doc__)
     ap.add_argument("--quick", action="store_true",
                     help="a tenth of the sizes, one run each: smoke test")
     ap.add_argument("--repeat", type=int, default=2,

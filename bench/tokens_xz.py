@@ -12,7 +12,6 @@ our bits per index (whole .vq file and index stream alone), the sizes
 against xz and zstd on the raw .npy, and the index-stream encode and decode
 speed on one thread (bench_entropy, best of several runs). Every .vq is
 decoded with vqdec and compared byte for byte with its .npy."""
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import tempfile
 
 import numpy as np
 
-from benchutil import kodak_luma, read_codebook
+from benchutil import kodak_luma, read_codebook, tool_args
 
 
 def kodak_grids(kodak):
@@ -164,11 +163,7 @@ def tool(build, folder, name):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--build-dir", default=os.path.dirname(here))
-    ap.add_argument("--kodak", default=os.path.join(
-        os.path.dirname(os.path.dirname(here)), "shared", "data", "kodak"))
+    ap = tool_args(__doc__)
     ap.add_argument("--quick", action="store_true",
                     help="K = 256 only and short Zipf streams (smoke run)")
     ap.add_argument("--repeat", type=int, default=5)

@@ -549,7 +549,7 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
                       size_t n, const uint64_t *counts, vq_diag *diag) {
   vq_entropy_model want = p->model;
   candidate c = {NULL, 0};
-  int rc = VQ_OK, r;
+  int rc = VQ_OK, r, t;
   if (want == VQ_ENTROPY_CONSTANT || (want == VQ_ENTROPY_AUTO &&
                                       st->distinct <= 1)) {
     if (st->distinct > 1)
@@ -583,26 +583,21 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
       if (rc < 0) return rc;
       keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
     }
-    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_STATIC) {
+    for (t = 0; t < 2; t++) { /* the models with a table of the misses */
+      static const vq_entropy_model tm[2] = {VQ_ENTROPY_MATCH_STATIC,
+                                             VQ_ENTROPY_MATCH_RECENT};
+      static const char *const which[2] = {
+          "that match neither neighbour", "coded with its table"};
+      if (want != VQ_ENTROPY_AUTO && want != tm[t]) continue;
       rc = enc_table_model(&c, s, n, p->alphabet, p->width, (unsigned)rate,
-                           VQ_ENTROPY_MATCH_STATIC);
-      if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_STATIC, rate);
+                           tm[t]);
+      if (rc == VQ_OK) keep(best, &c, st, tm[t], rate);
       else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
         return rc == VQ_ERR_UNSUPPORTED
-                   ? vq_diag_set(diag, rc, "the match-static model needs 2 "
-                                 "to %u distinct indices that match neither "
-                                 "neighbour", VQ_STAT_MAX_USED)
-                   : rc;
-    }
-    if (want == VQ_ENTROPY_AUTO || want == VQ_ENTROPY_MATCH_RECENT) {
-      rc = enc_table_model(&c, s, n, p->alphabet, p->width, (unsigned)rate,
-                           VQ_ENTROPY_MATCH_RECENT);
-      if (rc == VQ_OK) keep(best, &c, st, VQ_ENTROPY_MATCH_RECENT, rate);
-      else if (rc != VQ_ERR_UNSUPPORTED || want != VQ_ENTROPY_AUTO)
-        return rc == VQ_ERR_UNSUPPORTED
-                   ? vq_diag_set(diag, rc, "the match-recent model needs 2 "
-                                 "to %u distinct indices coded with its "
-                                 "table", VQ_STAT_MAX_USED)
+                   ? vq_diag_set(diag, rc, "the %s model needs 2 to %u "
+                                 "distinct indices %s",
+                                 vq_entropy_model_name(tm[t]),
+                                 VQ_STAT_MAX_USED, which[t])
                    : rc;
     }
     if (want == VQ_ENTROPY_ORDER1 || (want == VQ_ENTROPY_AUTO &&

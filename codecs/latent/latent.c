@@ -355,11 +355,10 @@ int vq_latent_info_read(vq_latent_info *info, const void *buf, size_t size,
   return rc;
 }
 
-int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
-                     const void *buf, size_t size, int use, int nthreads,
-                     const char *name, vq_diag *diag) {
-  vq_container *c = NULL;
-  vq_latent_info in;
+/* vq_latent_decode() of a parsed container c holding in. */
+static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
+                         const vq_container *c, vq_latent_info in, int use,
+                         int nthreads, const char *name, vq_diag *diag) {
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
   float *rows = NULL;
@@ -367,9 +366,6 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
   uint64_t n = 0;
   dims d;
   int rc;
-  if (!out || !q || !buf) return VQ_ERR_INVALID_ARG;
-  if (!name) name = "<memory>";
-  if ((rc = parse(&c, &in, buf, size, name, diag)) < 0) goto done;
   if (in.book_stages != vq_quantizer_stages(q) || in.k != vq_quantizer_k(q) ||
       in.dim != vq_quantizer_dim(q) ||
       in.product != vq_quantizer_is_product(q)) {
@@ -422,8 +418,22 @@ int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
     for (i = 0; i < (size_t)n; i++)
       for (s = 0; s < ns; s++) tokens[i * ns + s] = codes[i * nb + s];
 done:
-  vq_container_destroy(c);
   free(plane), free(rows), free(codes);
+  return rc;
+}
+
+int vq_latent_decode(float *out, int32_t *tokens, const vq_quantizer *q,
+                     const void *buf, size_t size, int use, int nthreads,
+                     const char *name, vq_diag *diag) {
+  vq_container *c = NULL;
+  vq_latent_info in;
+  int rc;
+  if (!out || !q || !buf) return VQ_ERR_INVALID_ARG;
+  if (!name) name = "<memory>";
+  rc = parse(&c, &in, buf, size, name, diag);
+  if (rc == 0)
+    rc = decode_parsed(out, tokens, q, c, in, use, nthreads, name, diag);
+  vq_container_destroy(c);
   return rc;
 }
 
@@ -515,29 +525,31 @@ done:
 int vq_latent_decode_image(vq_image **img, const vq_quantizer *q,
                            const void *buf, size_t size, int use,
                            int nthreads, const char *name, vq_diag *diag) {
+  vq_container *c = NULL;
   vq_latent_info in;
   vq_patch_params pp;
   vq_image *rgb = NULL, *out = NULL;
   float *patches = NULL;
   size_t n, i;
   int rc;
-  if (!img) return VQ_ERR_INVALID_ARG;
+  if (!img || !q || !buf) return VQ_ERR_INVALID_ARG;
   *img = NULL;
   if (!name) name = "<memory>";
-  if ((rc = vq_latent_info_read(&in, buf, size, name, diag)) < 0) return rc;
-  if (!in.is_image)
-    return vq_img_fail(diag, VQ_ERR_INVALID_ARG, name, "a latent, not an "
-                       "image");
+  if ((rc = parse(&c, &in, buf, size, name, diag)) < 0) goto done;
+  if (!in.is_image) {
+    rc = vq_img_fail(diag, VQ_ERR_INVALID_ARG, name, "a latent, not an "
+                     "image");
+    goto done;
+  }
   n = (size_t)(in.shape[0] * in.shape[1]) * in.dim; /* checked: < 2^34 */
-  if (vq_patch_params_init(&pp) < 0) return VQ_ERR_ABI;
+  if ((rc = vq_patch_params_init(&pp)) < 0) goto done;
   pp.patch = in.image.patch;
   pp.color = in.image.rgb ? VQ_PATCH_RGB : VQ_PATCH_LUMA;
   if (!(patches = malloc(n * sizeof *patches))) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, name, "out of memory");
     goto done;
   }
-  rc = vq_latent_decode(patches, NULL, q, buf, size, use, nthreads, name,
-                        diag);
+  rc = decode_parsed(patches, NULL, q, c, in, use, nthreads, name, diag);
   if (rc == 0)
     rc = vq_image_create(&rgb, in.image.width, in.image.height,
                          in.image.rgb ? 3 : 1, 8);
@@ -563,6 +575,7 @@ int vq_latent_decode_image(vq_image **img, const vq_quantizer *q,
   }
   *img = out;
 done:
+  vq_container_destroy(c);
   vq_image_destroy(rgb);
   free(patches);
   return rc;
