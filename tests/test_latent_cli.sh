@@ -61,6 +61,30 @@ check "a 2-stage file decodes as the whole file's 2-stage prefix" \
   'cmp -s "$tmp/lat-p2.npy" "$tmp/lat-s2.npy"'
 check "and is smaller" \
   '[ $(wc -c < "$tmp/lat-p2.vq") -lt $(wc -c < "$tmp/lat.vq") ]'
+# a prefix header claiming a codebook of many stages: the decoder holds
+# every stage's token of every vector, so the limits count those
+"$PY" - "$tmp/lat-p2.vq" "$tmp/big-book.vq" <<'PYEOF' || exit 1
+import struct, sys, zlib
+raw = bytearray(open(sys.argv[1], "rb").read())
+pos = 10
+while raw[pos:pos + 4] != b"HEAD":
+    pos += 12 + struct.unpack("<I", raw[pos + 4:pos + 8])[0]
+n = struct.unpack("<I", raw[pos + 4:pos + 8])[0]
+head = bytearray(raw[pos + 8:pos + 8 + n])
+assert head[2] & 4 and head[3] == 3, "not a 3-axis prefix latent"
+# [C, H, W] = [8, 2^15, 2^14]: 2^30 tokens of 2 stages, 2^32 values;
+# 200 stages of those would be 2^29 * 200 tokens
+head[12:20] = struct.pack("<Q", 1 << 15)
+head[20:28] = struct.pack("<Q", 1 << 14)
+head[38:40] = struct.pack("<H", 200)
+raw[pos + 8:pos + 8 + n] = head
+raw[pos + 8 + n:pos + 12 + n] = struct.pack(
+    "<I", zlib.crc32(b"HEAD" + bytes(head)) & 0xFFFFFFFF)
+open(sys.argv[2], "wb").write(bytes(raw))
+PYEOF
+expect 2 "a header of 200 codebook stages" "$D" --codebook "$tmp/cb.st" \
+  "$tmp/big-book.vq" -o "$tmp/x.npy"
+says "too large"
 expect 1 "vqdec --stages 3 of a 2-stage file" "$D" --stages 3 --codebook \
   "$tmp/cb.st" "$tmp/lat-p2.vq" -o "$tmp/x.npy"
 expect 1 "vqenc --stages 4 of 3" "$E" --stages 4 --codebook "$tmp/cb.st" \

@@ -310,7 +310,7 @@ static int head_read(vq_latent_info *in, const vq_chunk *h, const char *name,
         in->dim != p * p * (im->rgb ? 3u : 1u))
       return vq_img_fail(diag, VQ_ERR_FORMAT, name, "invalid image header");
   }
-  if (counts(&d, (uint64_t)in->stages, &n) < 0)
+  if (counts(&d, (uint64_t)in->book_stages, &n) < 0)
     return vq_img_fail(diag, VQ_ERR_LIMIT, name, "the latent is too large");
   return VQ_OK;
 }
