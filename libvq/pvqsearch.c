@@ -434,6 +434,36 @@ static float offset_for(const float *p, uint32_t n, float g, float fk,
   return best;
 }
 
+/* Whether m is already floor(max(g p_i + c, 0)) for some c: the largest
+ * m_i - g p_i where m_i > 0 below the smallest m_i + 1 - g p_i. Then a
+ * projection at gain g placing as many pulses gives m again. */
+static int consistent(const float *p, const float *m, uint32_t n, float g) {
+  float lo[4] = {-HUGE_VALF, -HUGE_VALF, -HUGE_VALF, -HUGE_VALF};
+  float hi[4] = {HUGE_VALF, HUGE_VALF, HUGE_VALF, HUGE_VALF}, l, h;
+  uint32_t i = 0, j;
+#if defined(__GNUC__)
+  v4f vl = V4(-HUGE_VALF), vh = V4(HUGE_VALF);
+  for (; i + 4 <= n; i += 4) {
+    v4f mv = v4_load(m + i), d = mv - V4(g) * v4_load(p + i);
+    v4f e = d + V4(1.0f);
+    vl = v4_select((d > vl) & (mv > V4(0.5f)), d, vl);
+    vh = v4_select(e < vh, e, vh);
+  }
+  v4_store(lo, vl), v4_store(hi, vh);
+#endif
+  for (; i < n; i++) {
+    float d = m[i] - g * p[i], e = d + 1.0f;
+    if (m[i] > 0.5f && d > lo[i & 3]) lo[i & 3] = d;
+    if (e < hi[i & 3]) hi[i & 3] = e;
+  }
+  l = lo[0], h = hi[0];
+  for (j = 1; j < 4; j++) {
+    if (lo[j] > l) l = lo[j];
+    if (hi[j] < h) h = hi[j];
+  }
+  return l < h;
+}
+
 /* One pulse moved from where removing it costs least to where adding
  * one gains most, when that raises xy / sqrt(yy). Returns 0 when no move
  * does. */
@@ -473,6 +503,10 @@ static void place(float *m, const float *p, const float *x, uint32_t n,
     }
     if (!(xy > 0.0)) break;
     g = (float)(yy / xy); /* the gain of the codeword found */
+    /* another round at this gain would give the same codeword; the
+     * check costs a pass and mostly fails when pulses outnumber a
+     * quarter of the coordinates */
+    if (round + 1 < ROUNDS && 4 * k <= n && consistent(p, m, n, g)) break;
   }
   for (i = 0; i < SWAPS && swap_step(m, p, n, &xy, &yy); i++) continue;
   if ((flags & VQ_PVQ_REFINE) && k > 1) {
