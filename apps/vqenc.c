@@ -59,7 +59,12 @@ static void usage(FILE *f) {
 "  --block N          values per block along the last axis (default 32)\n"
 "  --pulses K         pulses per block (default: from --bits)\n"
 "  --bits B           shape bits per value when --pulses is not given\n"
-"                     (default 2)\n"
+"                     (default 2); with --pulses-per-step, the whole rate\n"
+"                     per value when --step is not given\n"
+"  --pulses-per-step A  pulses from the gain: a block whose gain is q\n"
+"                     steps gets round(A q) pulses (about 3 suits most\n"
+"                     data; the error is then alike in loud and quiet\n"
+"                     blocks)\n"
 "  --step S           gain step (default: balanced against the shape\n"
 "                     error)\n"
 "  --beta B           gain companding exponent, >= 1 (default 1)\n"
@@ -141,10 +146,10 @@ static void print_pvq_json(const char *in, const char *out,
   cli_json_string(stdout, in);
   printf(", \"output\": ");
   cli_json_string(stdout, out);
-  printf(", \"kind\": \"pvq\", \"pulses\": %lu, \"step\": %.9g, "
-         "\"blocks\": %llu, \"bytes\": %zu, \"bits_per_value\": %.6f, "
+  printf(", \"kind\": \"pvq\", \"pulses\": %lu, \"mean_pulses\": %.6g, "
+         "\"step\": %.9g, \"blocks\": %llu, \"bytes\": %zu, \"bits_per_value\": %.6f, "
          "\"mse\": %.9g, \"snr_db\": %.4f, \"seconds\": %.6f}\n",
-         (unsigned long)st->k, st->step, (unsigned long long)st->blocks,
+         (unsigned long)st->k, st->mean_k, st->step, (unsigned long long)st->blocks,
          st->bytes, st->bits_per_value, st->mse, st->snr_db, seconds);
 }
 
@@ -542,6 +547,7 @@ int main(int argc, char **argv) {
     {"bits", required_argument, 0, 'b'},
     {"step", required_argument, 0, 'S'},
     {"beta", required_argument, 0, 'e'},
+    {"pulses-per-step", required_argument, 0, 'A'},
     {"refine", no_argument, 0, 'R'},
     {"threads", required_argument, 0, 't'},
     {"quality", required_argument, 0, 'Q'},
@@ -613,6 +619,12 @@ int main(int argc, char **argv) {
         if (cli_parse_double(prog, "--beta", optarg, 1.0, 16.0, &v))
           return VQ_EXIT_USAGE;
         pp.beta = (float)v;
+        break;
+      case 'A':
+        if (cli_parse_double(prog, "--pulses-per-step", optarg, 1e-3,
+                             65536.0, &v))
+          return VQ_EXIT_USAGE;
+        pp.pulses_per_step = (float)v;
         break;
       case 'R': pp.flags |= VQ_PVQ_REFINE; break;
       case 't':

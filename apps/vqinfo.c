@@ -155,14 +155,19 @@ static void show_pvq(const vq_chunk *head, int json) {
   if (json) {
     printf(", \"kind\": \"pvq\", \"pvq\": {\"shape\": ");
     print_shape(stdout, t.ndim, t.shape, 1);
-    printf(", \"block\": %lu, \"pulses\": %lu, \"step\": %.9g, "
-           "\"beta\": %.9g}", (unsigned long)t.block, (unsigned long)t.k,
-           t.step, t.beta);
+    printf(", \"block\": %lu, \"pulses\": %lu, \"pulses_per_step\": %.9g, "
+           "\"step\": %.9g, \"beta\": %.9g}", (unsigned long)t.block,
+           (unsigned long)t.k, t.pulses_per_step, t.step, t.beta);
   } else {
     printf("  pvq: float32 ");
     print_shape(stdout, t.ndim, t.shape, 0);
-    printf(", blocks of %lu with %lu pulses, gain step %g, beta %g\n",
-           (unsigned long)t.block, (unsigned long)t.k, t.step, t.beta);
+    if (t.pulses_per_step > 0)
+      printf(", blocks of %lu with %g pulses per gain step, gain step %g, "
+             "beta %g\n", (unsigned long)t.block, t.pulses_per_step, t.step,
+             t.beta);
+    else
+      printf(", blocks of %lu with %lu pulses, gain step %g, beta %g\n",
+             (unsigned long)t.block, (unsigned long)t.k, t.step, t.beta);
   }
 }
 

@@ -18,7 +18,9 @@
  * Rate-distortion: gain-shape coding of B blocks of n unit-variance
  * samples, the shape by the search and the gain |x| by a uniform quantizer
  * whose rate is the empirical entropy of its indices; one point per k and
- * gain step. Scalar: x -> round(x / step) on S samples, the rate the
+ * gain step; then with the pulses following the gain index
+ * (vq_pvq_params.pulses_per_step), one point per pulses-per-step and gain
+ * step. Scalar: x -> round(x / step) on S samples, the rate the
  * empirical entropy of the indices. */
 #include "config.h"
 #include <getopt.h>
@@ -433,6 +435,86 @@ static int rd_one(const float *x, double *xx, double *pr, const opts *o,
   return 0;
 }
 
+/* Pulses from the gain (vq_pvq_params.pulses_per_step): the gain |x| to
+ * q = round(|x| / step), then round(alpha q) pulses for the shape, the
+ * rate the entropy of q plus log2 V of each shape. Points whose rate
+ * leaves 0.25 to 5 bits per sample are skipped before searching. */
+static const double rd_alphas[] = {2.0, 2.5, 3.0, 3.5, 4.0};
+
+static int rd_gain_one(const float *x, const double *xx, int32_t *y,
+                       uint32_t *qs, const opts *o, double alpha,
+                       double step) {
+  double energy = 0.0, shape_bits = 0.0, gbits, err = 0.0, sumk = 0.0;
+  uint32_t *hist, qmax = 0, i;
+  size_t b;
+  for (b = 0; b < o->blocks; b++) {
+    double qf = floor(sqrt(xx[b]) / step + 0.5);
+    uint32_t k;
+    if (qf > 1e6) return 0; /* far finer than any rate here */
+    qs[b] = (uint32_t)qf;
+    if (qs[b] > qmax) qmax = qs[b];
+    k = (uint32_t)floor(alpha * qs[b] + 0.5);
+    if (k > VQ_PVQ_MAX_K) return 0;
+    if (qs[b] && k) shape_bits += vq_pvq_bits(o->n, k);
+    energy += xx[b];
+  }
+  if (!(hist = calloc(qmax + 1, sizeof *hist))) return 1;
+  for (b = 0; b < o->blocks; b++) hist[qs[b]]++;
+  gbits = entropy_bits(hist, qmax + 1, o->blocks);
+  free(hist);
+  {
+    double r = (shape_bits / (double)o->blocks + gbits) / o->n;
+    if (r < 0.25 || r > 5.0) return 0;
+  }
+  for (b = 0; b < o->blocks; b++) {
+    const float *xb = x + b * o->n;
+    uint32_t k = (uint32_t)floor(alpha * qs[b] + 0.5);
+    double g = qs[b] * step, nrm = 0.0;
+    if (!qs[b] || !k) {
+      err += xx[b];
+      continue;
+    }
+    sumk += k;
+    if (vq_pvq_search(y, NULL, xb, o->n, k,
+                      o->n * k <= REFINE_MAX_NK ? VQ_PVQ_REFINE : 0) < 0)
+      return 1;
+    for (i = 0; i < o->n; i++) nrm += (double)y[i] * y[i];
+    for (i = 0; i < o->n; i++) {
+      double e = xb[i] - g * y[i] / sqrt(nrm);
+      err += e * e;
+    }
+  }
+  printf("{\"mode\": \"rd_gain\", \"source\": \"%s\", \"n\": %u, "
+         "\"alpha\": %g, \"step\": %.6g, \"mean_k\": %.6g, "
+         "\"shape_bits\": %.6g, \"gain_bits\": %.6g, \"rate\": %.6g, "
+         "\"snr\": %.6g}\n", source_names[o->src], o->n, alpha, step,
+         sumk / (double)o->blocks, shape_bits / (double)o->blocks, gbits,
+         (shape_bits / (double)o->blocks + gbits) / o->n,
+         10.0 * log10(energy / err));
+  return 0;
+}
+
+static int run_rd_gain(const float *x, double *xx, const opts *o) {
+  int32_t *y = malloc(o->n * sizeof *y);
+  uint32_t *qs = malloc(o->blocks * sizeof *qs);
+  size_t a, b;
+  uint32_t i;
+  int s, rc = !y || !qs;
+  for (b = 0; b < o->blocks; b++) {
+    xx[b] = 0.0;
+    for (i = 0; i < o->n; i++)
+      xx[b] += (double)x[b * o->n + i] * x[b * o->n + i];
+  }
+  for (a = 0; a < sizeof rd_alphas / sizeof *rd_alphas && !rc; a++) {
+    for (s = 0; s < GAIN_STEPS * 2 && !rc; s++)
+      rc = rd_gain_one(x, xx, y, qs, o, rd_alphas[a],
+                       pow(2.0, -6.0 + s / 8.0));
+    fflush(stdout);
+  }
+  free(y), free(qs);
+  return rc;
+}
+
 static int run_rd(const opts *o) {
   uint64_t seed = o->seed;
   uint32_t k = vq_pvq_k_for_bits(o->n, 0.25 * o->n);
@@ -443,6 +525,7 @@ static int run_rd(const opts *o) {
   int rc = !x || !xx || !pr;
   for (k = k ? k : 1; k <= kmax && !rc; k = next_k(k))
     rc = rd_one(x, xx, pr, o, k);
+  if (!rc) rc = run_rd_gain(x, xx, o);
   free(x), free(xx), free(pr);
   return rc;
 }

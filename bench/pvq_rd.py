@@ -170,29 +170,43 @@ def table_optimality(rows, total):
     return "\n".join(out)
 
 
-def table_rd(rd, scalar):
-    out = ["| source | N | R (bits/sample) | PVQ SNR (dB, hull) | hull K "
-           "| scalar + entropy SNR (dB) | PVQ gain (dB) | R(D) bound (dB) "
-           "| PVQ below bound (dB) |", "|---" * 9 + "|"]
+def table_rd(rd, rdg, scalar):
+    out = ["| source | N | R (bits/sample) | PVQ, fixed K: SNR (dB, hull) "
+           "| hull K | PVQ, pulses from gain: SNR (dB, hull) "
+           "| hull pulses per step | scalar + entropy SNR (dB) "
+           "| fixed K - scalar (dB) | pulses from gain - scalar (dB) "
+           "| R(D) bound (dB) | pulses from gain below bound (dB) |",
+           "|---" * 12 + "|"]
     for (source, n), pts in sorted(rd.items()):
         hull = lower_hull(pts)
+        ghull = lower_hull(rdg[(source, n)])
         for r in RATES:
             p, lo, hi = on_hull(hull, r)
+            q, glo, ghi = on_hull(ghull, r)
             s = scalar_at(scalar[source], r)
             b = bound(source, r)
             ks = "-" if lo is None else (
                 "%d" % lo["k"] if lo["k"] == hi["k"] else
                 "%d-%d" % (lo["k"], hi["k"]))
-            out.append("| %s | %d | %g | %.2f | %s | %.2f | **%+.2f** | "
-                       "%.2f | %.2f |" % (source, n, r, p, ks, s, p - s, b,
-                                          b - p))
+            al = "-" if glo is None else (
+                "%g" % glo["alpha"] if glo["alpha"] == ghi["alpha"] else
+                "%g-%g" % (glo["alpha"], ghi["alpha"]))
+            out.append("| %s | %d | %g | %.2f | %s | %.2f | %s | %.2f | "
+                       "%+.2f | **%+.2f** | %.2f | %.2f |"
+                       % (source, n, r, p, ks, q, al, s, p - s, q - s, b,
+                          b - q))
     out.append("")
     out.append("R(D) bound: Gaussian, 6.02 R dB (the distortion-rate "
                "function itself); Laplacian, 6.02 R + 10 log10(pi / e) = "
                "6.02 R + %.2f dB from the Shannon lower bound on R(D), so "
                "an upper bound on the SNR any code reaches (not always "
-               "reachable). PVQ rate = (log2 V(N, K) + gain entropy) / N; "
-               "hull K = the pulse counts of the hull vertices around R."
+               "reachable). Fixed K: every block K pulses, the gain |x| "
+               "quantized alone; rate = (log2 V(N, K) + gain entropy) / N. "
+               "Pulses from gain (vq_pvq_params.pulses_per_step, vqenc "
+               "--pulses-per-step): a block whose gain is q steps gets "
+               "round(A q) pulses, A = pulses per step; rate = (mean log2 "
+               "V(N, round(A q)) + gain entropy) / N. Hull K, hull pulses "
+               "per step: the settings of the hull vertices around R."
                % LAPLACE_SLB)
     return "\n".join(out)
 
@@ -222,7 +236,8 @@ def plot(path, rd, scalar):
             hr = np.array([p["rate"] for p in hull])
             hs = np.array([p["snr"] for p in hull])
             keep = hr <= 5.0
-            top.plot(hr[keep], hs[keep], label="PVQ N = %d" % n)
+            top.plot(hr[keep], hs[keep],
+                     label="PVQ N = %d, pulses from gain" % n)
             bot.plot(hr[keep], hs[keep] - bound(source, hr[keep]))
         top.plot(r, bound(source, r), "k:", label="R(D) bound")
         bot.axhline(0.0, color="k", linestyle=":")
@@ -267,11 +282,13 @@ def main():
         thr = run(bench, "--throughput")
         opt = run(bench, "--optimality")
         ns, counts, scalar_counts = NS, (), ()
-    rd, scalar = {}, {}
+    rd, rdg, scalar = {}, {}, {}
     for source in SOURCES:
         scalar[source] = run(bench, "--scalar", source, *scalar_counts)
         for n in ns:
-            rd[(source, n)] = run(bench, "--rd", source, "--n", n, *counts)
+            pts = run(bench, "--rd", source, "--n", n, *counts)
+            rd[(source, n)] = [p for p in pts if p["mode"] == "rd"]
+            rdg[(source, n)] = [p for p in pts if p["mode"] == "rd_gain"]
     per = [r for r in opt if r["mode"] == "optimality"]
     total = [r for r in opt if r["mode"] == "optimality_total"][0]
     text = "\n".join([
@@ -281,13 +298,13 @@ def main():
         "### (b) Search optimality against enumeration", "",
         table_optimality(per, total), "",
         "### (c) Rate-distortion, unit-variance i.i.d. sources", "",
-        table_rd(rd, scalar)])
+        table_rd(rd, rdg, scalar)])
     print(text.split("\n", 2)[2])
     print("\n(%.0f s)" % (time.time() - t0))
     if a.out:
         with open(a.out, "w") as f:
             f.write(text + "\n")
-    if a.plot and plot(a.plot, rd, scalar):
+    if a.plot and plot(a.plot, rdg, scalar):
         print("plot: %s" % a.plot)
 
 

@@ -19,6 +19,9 @@
 
 #define HEAD_VERSION 1
 #define MAX_BETA 16.0f  /* gain companding exponents beyond are refused */
+#define MAX_PPS 65536.0f /* pulses per gain step beyond are refused */
+#define HEAD_FROM_GAIN 1 /* HEAD flag: pulses from the gain index */
+#define RATE_ROUNDS 40   /* bisection steps choosing the step for a rate */
 
 int32_t vq_gain_quantize(float g, float step, float beta) {
   double c;
@@ -50,6 +53,7 @@ int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi, uint32_t size) {
 typedef struct layout {
   uint64_t rows, cols, count, blocks;
   uint32_t block, per_row, k;
+  float pps;  /* pulses per gain step; 0: k in every full block */
 } layout;
 
 static int layout_of(layout *l, int ndim, const uint64_t *shape,
@@ -67,21 +71,31 @@ static int layout_of(layout *l, int ndim, const uint64_t *shape,
   if (l->cols && l->per_row == 0) return VQ_ERR_LIMIT;
   l->blocks = l->rows * l->per_row;
   l->k = k;
+  l->pps = 0.0f;
   return VQ_OK;
 }
 
-/* Size and pulses of block b: the last of a row may be shorter, with
- * pulses in proportion (at least 1). */
+/* Start and size of block b: the last of a row may be shorter. */
 static void block_of(const layout *l, uint64_t b, uint64_t *start,
-                     uint32_t *n, uint32_t *k) {
+                     uint32_t *n) {
   uint64_t row = b / l->per_row, j = b % l->per_row;
   uint64_t left = l->cols - j * l->block;
   *n = left < l->block ? (uint32_t)left : l->block;
   *start = row * l->cols + j * l->block;
-  *k = *n == l->block ? l->k
-                      : (uint32_t)((l->k * (uint64_t)*n + l->block / 2) /
-                                   l->block);
-  if (l->k && *k == 0) *k = 1;
+}
+
+/* Pulses of a block of n values with gain index q: k, or
+ * round(pps q) at most VQ_PVQ_MAX_K, for a full block; a shorter one has
+ * them in proportion (at least 1). */
+static uint32_t pulses_of(const layout *l, uint32_t n, uint32_t q) {
+  uint64_t full = l->k, k;
+  if (l->pps > 0.0f) {
+    double kf = floor((double)l->pps * q + 0.5);
+    full = kf >= (double)VQ_PVQ_MAX_K ? VQ_PVQ_MAX_K : (uint64_t)kf;
+  }
+  if (n == l->block) return (uint32_t)full;
+  k = (full * n + l->block / 2) / l->block;
+  return (uint32_t)(full && !k ? 1 : k);
 }
 
 static uint32_t float_bits(float f) {
@@ -98,10 +112,24 @@ static float bits_float(uint32_t u) {
 
 /* ---- encoder ------------------------------------------------------------ */
 
-/* Shapes of every block (magnitudes and signs in y), gains and
- * correlations; in parallel. */
-static int search_all(int32_t *y, float *gain, double *corr, const layout *l,
-                      const float *x, unsigned flags, int nthreads) {
+/* The gain |x| of every block. */
+static void gains_all(float *gain, const layout *l, const float *x) {
+  uint64_t b, start;
+  uint32_t n, i;
+  for (b = 0; b < l->blocks; b++) {
+    double gg = 0.0;
+    block_of(l, b, &start, &n);
+    for (i = 0; i < n; i++) gg += (double)x[start + i] * x[start + i];
+    gain[b] = (float)sqrt(gg);
+  }
+}
+
+/* Shapes of every block (magnitudes and signs in y) and correlations, in
+ * parallel; q (NULL for a fixed k) holds the gain indices when the
+ * pulses follow them. */
+static int search_all(int32_t *y, double *corr, const layout *l,
+                      const float *x, const uint32_t *q, unsigned flags,
+                      int nthreads) {
   int64_t b, nb = (int64_t)l->blocks;
   int err = VQ_OK;
 #ifdef _OPENMP
@@ -109,12 +137,10 @@ static int search_all(int32_t *y, float *gain, double *corr, const layout *l,
 #endif
   for (b = 0; b < nb; b++) {
     uint64_t start;
-    uint32_t n, k, i;
-    double gg = 0.0;
+    uint32_t n, k;
     int rc;
-    block_of(l, (uint64_t)b, &start, &n, &k);
-    for (i = 0; i < n; i++) gg += (double)x[start + i] * x[start + i];
-    gain[b] = (float)sqrt(gg);
+    block_of(l, (uint64_t)b, &start, &n);
+    k = pulses_of(l, n, q ? q[b] : 1);
     rc = vq_pvq_search(y + start, corr + b, x + start, n, k,
                        n * k <= 4096 ? flags : 0);
     if (rc < 0) {
@@ -147,6 +173,79 @@ static float balanced_step(const float *gain, const double *corr,
   return s > 1e-30 ? (float)s : 1e-30f;
 }
 
+/* Bits of the gains (their empirical entropy) and shapes (log2 V each)
+ * at a step, the pulses following the gains; HUGE_VAL when a gain index
+ * would not fit the alphabet. hist (VQ_ENTROPY_MAX_ALPHABET counts) is
+ * left zero; vbits caches log2 V(block, k), -1 where not yet known. */
+static double rate_at(const float *gain, const layout *l, float step,
+                      float beta, uint32_t *hist, double *vbits) {
+  double bits = 0.0;
+  uint64_t b, start;
+  uint32_t mx = 0, n, k, q;
+  int32_t qi;
+  for (b = 0; b < l->blocks; b++) {
+    qi = vq_gain_quantize(gain[b], step, beta);
+    if (qi < 0 || (uint32_t)qi >= VQ_ENTROPY_MAX_ALPHABET) {
+      for (q = 0; q <= mx; q++) hist[q] = 0;
+      return HUGE_VAL;
+    }
+    q = (uint32_t)qi;
+    hist[q]++;
+    if (q > mx) mx = q;
+    block_of(l, b, &start, &n);
+    if (!q || !(k = pulses_of(l, n, q))) continue;
+    if (n != l->block) bits += vq_pvq_bits(n, k);
+    else {
+      if (vbits[k] < 0.0) vbits[k] = vq_pvq_bits(n, k);
+      bits += vbits[k];
+    }
+  }
+  for (q = 0; q <= mx; q++)
+    if (hist[q]) {
+      bits -= hist[q] * log2((double)hist[q] / (double)l->blocks);
+      hist[q] = 0;
+    }
+  return bits;
+}
+
+/* The step, pulses following the gains, at which the gains and shapes
+ * take at most target bits (as rate_at() counts them): bisection in the
+ * logarithm of the step between the finest step whose indices fit the
+ * alphabet and one that makes every gain index 0. */
+static int step_for_rate(float *step, const float *gain, const layout *l,
+                         double target, float beta) {
+  uint32_t *hist = vq_calloc_array(VQ_ENTROPY_MAX_ALPHABET, sizeof *hist);
+  double *vbits = vq_malloc_array(VQ_PVQ_MAX_K + 1, sizeof *vbits);
+  double gmax = 0.0, lo, hi, mid;
+  uint64_t b;
+  int r;
+  if (!hist || !vbits) {
+    free(hist), free(vbits);
+    return VQ_ERR_NOMEM;
+  }
+  for (b = 0; b <= VQ_PVQ_MAX_K; b++) vbits[b] = -1.0;
+  for (b = 0; b < l->blocks; b++)
+    if (gain[b] > gmax) gmax = gain[b];
+  if (!(gmax > 0.0) || gmax > 1e30) *step = 1.0f;
+  else {
+    lo = log(gmax) - (double)beta * 19.0 * log(2.0);
+    hi = log(gmax) + 1.0;
+    if (rate_at(gain, l, (float)exp(lo), beta, hist, vbits) <= target)
+      hi = lo;
+    for (r = 0; r < RATE_ROUNDS && hi > lo; r++) {
+      mid = 0.5 * (lo + hi);
+      if (rate_at(gain, l, (float)exp(mid), beta, hist, vbits) > target)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    *step = (float)exp(hi);
+    if (!(*step > 1e-30f)) *step = 1e-30f;
+  }
+  free(hist), free(vbits);
+  return VQ_OK;
+}
+
 static double shape_norm(const int32_t *y, uint32_t n) {
   double s = 0.0;
   uint32_t i;
@@ -167,7 +266,7 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
   size_t bsize;
   double err = 0.0, sig = 0.0;
   vq_rc_enc e;
-  uint64_t b;
+  uint64_t b, full;
   int rc = VQ_OK;
   if (!q) return VQ_ERR_NOMEM;
   vq_rc_enc_init(&e);
@@ -177,7 +276,7 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     int32_t qi = vq_gain_quantize(gain[b], step, beta);
     float gh;
     double nrm;
-    block_of(l, b, &start, &n, &k);
+    block_of(l, b, &start, &n);
     if (qi < 0 || (uint32_t)qi >= VQ_ENTROPY_MAX_ALPHABET) {
       rc = vq_diag_set(diag, VQ_ERR_INVALID_ARG, "gain %g is %d steps of "
                        "%g: too many for one stream; use a larger step",
@@ -186,6 +285,8 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     }
     q[b] = (uint32_t)qi;
     if (q[b] > mx) mx = q[b];
+    k = pulses_of(l, n, q[b]);
+    if (n == l->block) st->mean_k += k;
     gh = vq_gain_dequantize(qi, step, beta);
     nrm = shape_norm(y + start, n);
     for (i = 0; i < n; i++) {
@@ -212,6 +313,8 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     if (bsize) memcpy(*payload + 4 + gsize, body, bsize);
     *psize = 4 + gsize + bsize;
     *alphabet = mx + 1;
+    full = l->blocks - (l->cols % l->block ? l->rows : 0);
+    st->mean_k = full ? st->mean_k / (double)full : 0.0;
     st->mse = l->count ? err / (double)l->count : 0.0;
     st->snr_db = err > 0 ? 10.0 * log10(sig / err) : HUGE_VAL;
   }
@@ -224,17 +327,19 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
 static uint8_t *head_write(size_t *size, int ndim, const uint64_t *shape,
                            const layout *l, float step, float beta,
                            uint32_t alphabet) {
-  size_t n = 4 + 8 * (size_t)ndim + 20, pos = 4;
+  size_t n = 4 + 8 * (size_t)ndim + 20 + (l->pps > 0.0f ? 4 : 0), pos = 4;
   uint8_t *h = malloc(n);
   int i;
   if (!h) return NULL;
-  h[0] = VQ_KIND_PVQ, h[1] = HEAD_VERSION, h[2] = (uint8_t)ndim, h[3] = 0;
+  h[0] = VQ_KIND_PVQ, h[1] = HEAD_VERSION, h[2] = (uint8_t)ndim;
+  h[3] = l->pps > 0.0f ? HEAD_FROM_GAIN : 0;
   for (i = 0; i < ndim; i++, pos += 8) vq_put_le(h + pos, shape[i], 8);
   vq_put_le(h + pos, l->block, 4), pos += 4;
   vq_put_le(h + pos, l->k, 4), pos += 4;
   vq_put_le(h + pos, float_bits(step), 4), pos += 4;
   vq_put_le(h + pos, float_bits(beta), 4), pos += 4;
-  vq_put_le(h + pos, alphabet, 4);
+  vq_put_le(h + pos, alphabet, 4), pos += 4;
+  if (l->pps > 0.0f) vq_put_le(h + pos, float_bits(l->pps), 4);
   *size = n;
   return h;
 }
@@ -261,14 +366,19 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
                        "vq_pvq_params_init()");
   if (p->block < 1 || p->block > VQ_PVQ_MAX_N || p->k > VQ_PVQ_MAX_K ||
       !(p->beta >= 1.0f) || p->beta > MAX_BETA || !(p->step >= 0.0f) ||
-      isinf(p->step) ||
-      (!p->k && !(p->bits > 0.0 && p->bits <= 64.0)))
+      isinf(p->step) || !(p->pulses_per_step >= 0.0f) ||
+      p->pulses_per_step > MAX_PPS ||
+      ((p->pulses_per_step > 0.0f ? !p->step : !p->k) &&
+       !(p->bits > 0.0 && p->bits <= 64.0)))
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "invalid PVQ parameters "
-                       "(block %u, k %u, bits %g, step %g, beta %g)",
-                       p->block, p->k, p->bits, p->step, p->beta);
-  k = p->k ? p->k : vq_pvq_k_for_bits(p->block, p->bits * p->block);
+                       "(block %u, k %u, bits %g, step %g, beta %g, pulses "
+                       "per step %g)", p->block, p->k, p->bits, p->step,
+                       p->beta, p->pulses_per_step);
+  k = p->pulses_per_step > 0.0f ? 0
+      : p->k ? p->k : vq_pvq_k_for_bits(p->block, p->bits * p->block);
   if ((rc = layout_of(&l, ndim, shape, p->block, k)) < 0)
     return vq_diag_set(diag, rc, "invalid array shape for PVQ");
+  l.pps = p->pulses_per_step;
   for (i = 0; i < l.count; i++)
     if (!isfinite(x[i]))
       return vq_diag_set(diag, VQ_ERR_NONFINITE, "value %llu is not finite",
@@ -277,10 +387,29 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
   gain = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *gain);
   corr = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *corr);
   rc = y && gain && corr ? VQ_OK : VQ_ERR_NOMEM;
-  if (rc == VQ_OK)
-    rc = search_all(y, gain, corr, &l, x, p->flags, vq_threads(p->nthreads));
-  step = p->step > 0 ? p->step
-                     : balanced_step(gain, corr, l.blocks, l.block);
+  step = p->step;
+  if (rc == VQ_OK) gains_all(gain, &l, x);
+  if (rc == VQ_OK && l.pps > 0.0f) {
+    /* the step first, then the gain indices that set the pulses */
+    uint32_t *q = NULL;
+    if (!(step > 0.0f))
+      rc = step_for_rate(&step, gain, &l, p->bits * (double)l.count,
+                         p->beta);
+    if (rc == VQ_OK && !(q = vq_malloc_array(l.blocks ? l.blocks : 1,
+                                              sizeof *q)))
+      rc = VQ_ERR_NOMEM;
+    for (i = 0; rc == VQ_OK && i < l.blocks; i++) {
+      int32_t qi = vq_gain_quantize(gain[i], step, p->beta);
+      q[i] = qi < 0 ? 0 : (uint32_t)qi; /* code_all() refuses too large */
+    }
+    if (rc == VQ_OK)
+      rc = search_all(y, corr, &l, x, q, p->flags, vq_threads(p->nthreads));
+    free(q);
+  } else if (rc == VQ_OK) {
+    rc = search_all(y, corr, &l, x, NULL, p->flags, vq_threads(p->nthreads));
+    if (!(step > 0.0f))
+      step = balanced_step(gain, corr, l.blocks, l.block);
+  }
   if (rc == VQ_OK)
     rc = code_all(&payload, &psize, &alphabet, &st, &l, x, y, gain, step,
                   p->beta, diag);
@@ -312,7 +441,7 @@ typedef struct pvq_head {
   int ndim;
   uint64_t shape[VQ_MAX_DIMS];
   uint32_t block, k, alphabet;
-  float step, beta;
+  float step, beta, pps;
 } pvq_head;
 
 static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
@@ -327,16 +456,24 @@ static int head_read(pvq_head *h, const vq_chunk *c, const char *name,
     return vq_diag_set(diag, VQ_ERR_UNSUPPORTED, "%s: PVQ header version %u "
                        "is not supported", name, b[1]);
   h->ndim = b[2];
-  if (h->ndim < 1 || h->ndim > VQ_MAX_DIMS || b[3] != 0 ||
-      c->size != 4 + 8 * (size_t)h->ndim + 20)
+  if (h->ndim < 1 || h->ndim > VQ_MAX_DIMS || (b[3] & ~HEAD_FROM_GAIN) ||
+      c->size != 4 + 8 * (size_t)h->ndim + 20 +
+                     (b[3] & HEAD_FROM_GAIN ? 4 : 0))
     return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ header", name);
   for (i = 0; i < h->ndim; i++, pos += 8) h->shape[i] = vq_get_le(b + pos, 8);
   h->block = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
   h->k = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
   h->step = bits_float((uint32_t)vq_get_le(b + pos, 4)), pos += 4;
   h->beta = bits_float((uint32_t)vq_get_le(b + pos, 4)), pos += 4;
-  h->alphabet = (uint32_t)vq_get_le(b + pos, 4);
-  /* the largest gain must be a finite float too */
+  h->alphabet = (uint32_t)vq_get_le(b + pos, 4), pos += 4;
+  h->pps = b[3] & HEAD_FROM_GAIN ? bits_float((uint32_t)vq_get_le(b + pos, 4))
+                                 : 0.0f;
+  /* the largest gain must be a finite float too; pulses from the gain
+   * leave k 0 */
+  if ((b[3] & HEAD_FROM_GAIN) &&
+      (!(h->pps > 0.0f) || h->pps > MAX_PPS || h->k != 0))
+    return vq_diag_set(diag, VQ_ERR_FORMAT, "%s: invalid PVQ parameters",
+                       name);
   if (h->block < 1 || h->block > VQ_PVQ_MAX_N || h->k > VQ_PVQ_MAX_K ||
       !(h->step > 0.0f) || isinf(h->step) || !(h->beta >= 1.0f) ||
       h->beta > MAX_BETA || h->alphabet < 1 ||
@@ -366,6 +503,7 @@ int vq_pvqfile_info_parse(vq_pvqfile_info *info, const void *head,
   info->k = h.k;
   info->step = h.step;
   info->beta = h.beta;
+  info->pulses_per_step = h.pps;
   return VQ_OK;
 }
 
@@ -391,7 +529,8 @@ static int decode_payload(float *a, const layout *l, const pvq_head *h,
     uint32_t n, k, i;
     float gh = vq_gain_dequantize((int32_t)q[b], h->step, h->beta);
     double nrm;
-    block_of(l, b, &start, &n, &k);
+    block_of(l, b, &start, &n);
+    k = pulses_of(l, n, q[b]);
     if (!q[b] || !k) {
       memset(a + start, 0, n * sizeof *a);
       continue;
@@ -431,6 +570,7 @@ int vq_pvqfile_decode(vq_array **out, const void *vq, size_t size,
     goto done;
   }
   rc = layout_of(&l, h.ndim, h.shape, h.block, h.k);
+  l.pps = h.pps;
   if (rc == VQ_OK && (l.count > max_values || l.blocks > max_values))
     rc = VQ_ERR_LIMIT;
   if (rc < 0) {

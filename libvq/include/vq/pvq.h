@@ -98,6 +98,15 @@ typedef struct vq_pvq_params {
                              (default 1) */
   unsigned flags;         /* VQ_PVQ_REFINE for the refined search */
   int nthreads;           /* <= 0: all cores (default 0) */
+  float pulses_per_step;  /* 0 (the default): k pulses in every full
+                             block. Above 0 (up to 65536), pulses from the
+                             gain: a full block whose gain index is q gets
+                             round(pulses_per_step q) (at most
+                             VQ_PVQ_MAX_K), so the shape is as fine as the
+                             gain and the error the same in loud and quiet
+                             blocks; k is then unused, and bits (when step
+                             is 0) is the whole rate per value, gains
+                             included, that the step is chosen to give */
 } vq_pvq_params;
 
 VQ_EXPORT int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi,
@@ -106,7 +115,8 @@ VQ_EXPORT int vq_pvq_params_init_(vq_pvq_params *p, uint32_t abi,
   vq_pvq_params_init_((p), VQ_ABI_VERSION, (uint32_t)sizeof(*(p)))
 
 typedef struct vq_pvq_stats {
-  uint32_t k;             /* pulses per full block */
+  uint32_t k;             /* pulses per full block (0 when from the gain) */
+  double mean_k;          /* pulses per full block, on average */
   float step;             /* gain step used */
   uint64_t blocks;
   size_t bytes;           /* the whole .vq file */
@@ -136,6 +146,7 @@ typedef struct vq_pvqfile_info {
   uint64_t shape[8];
   uint32_t block, k;
   float step, beta;
+  float pulses_per_step;  /* 0: k pulses in every full block */
 } vq_pvqfile_info;
 
 /* Parses the payload of a HEAD chunk of kind VQ_KIND_PVQ (for listers).
