@@ -731,6 +731,10 @@ int main(int argc, char **argv) {
     }
     return encode_latent(argv[optind], out, &lo, json, quiet);
   }
+  if (pp.k && pp.pulses_per_step > 0.0f) {
+    cli_error(prog, "--pulses and --pulses-per-step exclude each other");
+    return VQ_EXIT_USAGE;
+  }
   if (is_float_npy(argv[optind]))
     return encode_pvq(argv[optind], out, &pp, json, quiet);
   return encode_tokens(argv[optind], out, &p, json, quiet);

@@ -110,6 +110,26 @@ check "3-d shape kept" "\"$PY\" -c '
 import numpy as np; assert np.load(\"$tmp/l.npy\").shape == (4, 8, 8)'"
 expect 1 "vqenc --beta below 1" "$E" --beta 0.5 "$tmp/weights.npy" \
   -o "$tmp/x.vq"
+# pulses from the gain: the rate asked is the whole rate; vqinfo shows it
+expect 0 "vqenc --pulses-per-step" "$E" --json --pulses-per-step 3 --bits 3 \
+  "$tmp/weights.npy" -o "$tmp/wg.vq"
+cp "$tmp/out" "$tmp/wg.json"
+check "pulses from the gain: json" "\"$PY\" -c '
+import json; j = json.load(open(\"$tmp/wg.json\"))
+assert j[\"pulses\"] == 0 and j[\"mean_pulses\"] > 0, j
+assert 2.5 < j[\"bits_per_value\"] < 3.8 and j[\"snr_db\"] > 12, j'"
+expect 0 "vqdec, pulses from the gain" "$D" -q "$tmp/wg.vq" -o "$tmp/wg.npy"
+check "pulses from the gain: decode matches the reported SNR" "\"$PY\" -c '
+import json, numpy as np
+a = np.load(\"$tmp/weights.npy\"); b = np.load(\"$tmp/wg.npy\")
+snr = 10 * np.log10((a.astype(float) ** 2).sum() / ((a - b) ** 2).sum())
+assert abs(snr - json.load(open(\"$tmp/wg.json\"))[\"snr_db\"]) < 0.01, snr'"
+expect 0 "vqinfo, pulses from the gain" "$I" "$tmp/wg.vq"
+check "vqinfo shows the pulses per gain step" \
+  'grep -q "3 pulses per gain step" "$tmp/out"'
+expect 1 "vqenc --pulses with --pulses-per-step" "$E" --pulses 4 \
+  --pulses-per-step 3 "$tmp/weights.npy" -o "$tmp/x.vq"
+says "exclude each other"
 
 # bad inputs: clear messages naming the file, status 2 or 3
 expect 2 "values spanning 2^30" "$E" "$tmp/wide.npy" -o "$tmp/w.vq"

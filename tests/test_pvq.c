@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "vq/container.h"
 #include "vq/pvq.h"
 #include "internal.h"
 #include "pvq_rc.h"
@@ -298,10 +299,12 @@ static void test_search_edges(void) {
   }
 }
 
-/* Gain-shape PVQ of a float array into a .vq file and back: the decoded
+/* Gain-shape PVQ of a float array into a .vq file and back, with k
+ * pulses in every block (pps 0) or pulses from the gain: the decoded
  * error is the one reported, more bits give less error, the file is the
- * same for 1 and 2 threads, and damage is detected. */
-static void test_file(vq_rng *r) {
+ * same for 1 and 2 threads, and damage is detected; from the gain, the
+ * rate asked is the rate written to within the coder's overheads. */
+static void test_file_mode(vq_rng *r, float pps) {
   static const uint64_t shape[2] = {40, 70}; /* blocks of 32, 32 and 6 */
   float *x = malloc(40 * 70 * sizeof *x);
   double prev = HUGE_VAL;
@@ -315,8 +318,12 @@ static void test_file(vq_rng *r) {
     x[i] = (float)(log(vq_rng_double(r) + 1e-12) *
                    (vq_rng_below(r, 2) ? 1.0 : -1.0) * (1 + i / 700));
   CHECK_EQ_INT(vq_pvq_params_init(&p), VQ_OK);
+  p.pulses_per_step = pps;
   for (b = 1; b <= 4; b++) {
     double err = 0.0;
+    vq_pvqfile_info info;
+    const vq_chunk *head;
+    vq_container *c = NULL;
     p.bits = b;
     p.nthreads = 1;
     CHECK_EQ_INT(vq_pvqfile_encode(&vq, &size, &st, &p, x, 2, shape, NULL),
@@ -333,8 +340,22 @@ static void test_file(vq_rng *r) {
     }
     CHECK(fabs(err / (40 * 70) - st.mse) <= 1e-6 * st.mse + 1e-12);
     CHECK(st.mse < prev);
-    fprintf(stderr, "pvq file: %d bits/value asked, %.3f written, SNR %.2f "
-            "dB\n", b, st.bits_per_value, st.snr_db);
+    CHECK_EQ_INT(vq_container_parse(&c, vq, size, 0, NULL, "t.vq", NULL),
+                 VQ_OK);
+    head = c ? vq_container_find(c, "HEAD", 0) : NULL;
+    CHECK(head && vq_pvqfile_info_parse(&info, head->data, head->size,
+                                        NULL) == VQ_OK);
+    if (head) {
+      CHECK(info.pulses_per_step == pps && info.step == st.step);
+      CHECK(pps > 0 ? info.k == 0 && st.k == 0 && st.mean_k > 0
+                    : info.k == st.k && st.mean_k == st.k);
+    }
+    vq_container_destroy(c);
+    if (pps > 0)
+      CHECK(st.bits_per_value > 0.9 * b && st.bits_per_value < 1.1 * b + 0.35);
+    fprintf(stderr, "pvq file (pulses per step %g): %d bits/value asked, "
+            "%.3f written, %.1f pulses a block, SNR %.2f dB\n", pps, b,
+            st.bits_per_value, st.mean_k, st.snr_db);
     prev = st.mse;
     vq_array_destroy(a);
     a = NULL;
@@ -362,6 +383,43 @@ static void test_file(vq_rng *r) {
   CHECK_EQ_INT(vq_pvqfile_encode(&vq, &size, NULL, &p, x, 2, shape, NULL),
                VQ_ERR_NONFINITE);
   free(x);
+}
+
+/* Headers with pulses from the gain: the flag needs its field, a positive
+ * pulses-per-step and k = 0; unknown flags are refused. */
+static void test_head_from_gain(void) {
+  uint8_t h[4 + 8 + 24];
+  vq_pvqfile_info info;
+  float one = 1.0f, three = 3.0f, zero = 0.0f;
+  memset(h, 0, sizeof h);
+  h[0] = VQ_KIND_PVQ, h[1] = 1, h[2] = 1, h[3] = 1;
+  h[4] = 64;                  /* shape (64) */
+  h[12] = 16;                 /* block 16, k 0 */
+  memcpy(h + 20, &one, 4);    /* step (little-endian hosts) */
+  memcpy(h + 24, &one, 4);    /* beta */
+  h[28] = 10;                 /* gain alphabet */
+  memcpy(h + 32, &three, 4);  /* pulses per step */
+  CHECK_EQ_INT(vq_pvqfile_info_parse(&info, h, sizeof h, NULL), VQ_OK);
+  CHECK(info.pulses_per_step == 3.0f && info.block == 16);
+  CHECK_EQ_INT(vq_pvqfile_info_parse(&info, h, sizeof h - 4, NULL),
+               VQ_ERR_FORMAT);
+  h[16] = 5;                  /* k set as well */
+  CHECK_EQ_INT(vq_pvqfile_info_parse(&info, h, sizeof h, NULL),
+               VQ_ERR_FORMAT);
+  h[16] = 0;
+  memcpy(h + 32, &zero, 4);
+  CHECK_EQ_INT(vq_pvqfile_info_parse(&info, h, sizeof h, NULL),
+               VQ_ERR_FORMAT);
+  memcpy(h + 32, &three, 4);
+  h[3] = 3;                   /* an unknown flag */
+  CHECK_EQ_INT(vq_pvqfile_info_parse(&info, h, sizeof h, NULL),
+               VQ_ERR_FORMAT);
+}
+
+static void test_file(vq_rng *r) {
+  test_file_mode(r, 0.0f);
+  test_file_mode(r, 3.0f);
+  test_head_from_gain();
 }
 
 int main(void) {
