@@ -76,7 +76,8 @@ def main():
         for name, a in floats.items():
             npy = os.path.join(tmp, name + ".npy")
             np.save(npy, a)
-            for opts in (["--bits", "1"], ["--pulses", "40", "--block", "8"]):
+            for opts in (["--bits", "1"], ["--bits", "3"],
+                         ["--pulses", "40", "--block", "8"]):
                 vq = os.path.join(tmp, "p.vq")
                 subprocess.run([os.path.join(build, "apps", "vqenc"), "--quiet"] +
                                opts + [npy, "-o", vq], check=True)
