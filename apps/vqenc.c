@@ -6,9 +6,9 @@
 #include <string.h>
 #include "cli.h"
 
-/* Float input: pulses per gain step unless --pulses is given (best or
- * within 0.05 dB of the best on i.i.d. data for blocks of 16 to 64,
- * bench/pvq_rd.py). */
+/* Float input: pulses per gain step unless --pulses is given (the
+ * rate-distortion hull of bench/pvq_rd.py uses 2 to 4 for blocks of 16 to
+ * 64). */
 #define DEFAULT_PULSES_PER_STEP 3.0f
 
 static const char *prog = "vqenc";
