@@ -253,12 +253,31 @@ static double shape_norm(const int32_t *y, uint32_t n) {
   return sqrt(s);
 }
 
-/* Quantizes the gains, measures the error, codes gains and shapes. */
-static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
-                    vq_pvq_stats *st, const layout *l, const float *x,
-                    const int32_t *y, const float *gain, float step,
-                    float beta, vq_diag *diag) {
-  uint32_t *q = vq_malloc_array(l->blocks ? l->blocks : 1, sizeof *q), mx = 0;
+/* The gain index of every block into q, the largest into *mx; refuses
+ * indices beyond one stream's alphabet. */
+static int quantize_gains(uint32_t *q, uint32_t *mx, const float *gain,
+                          const layout *l, float step, float beta,
+                          vq_diag *diag) {
+  uint64_t b;
+  *mx = 0;
+  for (b = 0; b < l->blocks; b++) {
+    int32_t qi = vq_gain_quantize(gain[b], step, beta);
+    if (qi < 0 || (uint32_t)qi >= VQ_ENTROPY_MAX_ALPHABET)
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "gain %g is %d steps of "
+                         "%g: too many for one stream; use a larger step",
+                         gain[b], qi, step);
+    q[b] = (uint32_t)qi;
+    if (q[b] > *mx) *mx = q[b];
+  }
+  return VQ_OK;
+}
+
+/* Measures the error and codes the gain indices q (largest mx) and the
+ * shapes. */
+static int code_all(uint8_t **payload, size_t *psize, vq_pvq_stats *st,
+                    const layout *l, const float *x, const int32_t *y,
+                    const uint32_t *q, uint32_t mx, float step, float beta,
+                    vq_diag *diag) {
   vq_entropy_params ep;
   uint8_t *gbuf = NULL;
   size_t gsize = 0;
@@ -268,33 +287,22 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
   vq_rc_enc e;
   uint64_t b, full;
   int rc = VQ_OK;
-  if (!q) return VQ_ERR_NOMEM;
   vq_rc_enc_init(&e);
   for (b = 0; b < l->blocks && rc == VQ_OK; b++) {
     uint64_t start;
     uint32_t n, k, i;
-    int32_t qi = vq_gain_quantize(gain[b], step, beta);
-    float gh;
+    float gh = vq_gain_dequantize((int32_t)q[b], step, beta);
     double nrm;
     block_of(l, b, &start, &n);
-    if (qi < 0 || (uint32_t)qi >= VQ_ENTROPY_MAX_ALPHABET) {
-      rc = vq_diag_set(diag, VQ_ERR_INVALID_ARG, "gain %g is %d steps of "
-                       "%g: too many for one stream; use a larger step",
-                       gain[b], qi, step);
-      break;
-    }
-    q[b] = (uint32_t)qi;
-    if (q[b] > mx) mx = q[b];
     k = pulses_of(l, n, q[b]);
     if (n == l->block) st->mean_k += k;
-    gh = vq_gain_dequantize(qi, step, beta);
     nrm = shape_norm(y + start, n);
     for (i = 0; i < n; i++) {
-      double xh = qi && k ? (float)((double)gh * y[start + i] / nrm) : 0.0;
+      double xh = q[b] && k ? (float)((double)gh * y[start + i] / nrm) : 0.0;
       err += (x[start + i] - xh) * (x[start + i] - xh);
       sig += (double)x[start + i] * x[start + i];
     }
-    if (qi && k) rc = vq_pvq_write(&e, y + start, n, k);
+    if (q[b] && k) rc = vq_pvq_write(&e, y + start, n, k);
   }
   if (rc == VQ_OK && (rc = vq_entropy_params_init(&ep)) == VQ_OK) {
     ep.alphabet = mx + 1;
@@ -312,7 +320,6 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
     memcpy(*payload + 4, gbuf, gsize);
     if (bsize) memcpy(*payload + 4 + gsize, body, bsize);
     *psize = 4 + gsize + bsize;
-    *alphabet = mx + 1;
     full = l->blocks - (l->cols % l->block ? l->rows : 0);
     st->mean_k = full ? st->mean_k / (double)full : 0.0;
     st->mse = l->count ? err / (double)l->count : 0.0;
@@ -320,7 +327,6 @@ static int code_all(uint8_t **payload, size_t *psize, uint32_t *alphabet,
   }
   vq_free(gbuf);
   vq_rc_enc_clear(&e);
-  free(q);
   return rc;
 }
 
@@ -355,7 +361,7 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
   double *corr = NULL;
   uint8_t *payload = NULL, *head = NULL;
   size_t psize = 0, hsize = 0;
-  uint32_t k, alphabet = 1;
+  uint32_t k, alphabet = 1, mx = 0, *q = NULL;
   uint64_t i;
   int rc;
   *out = NULL;
@@ -386,34 +392,31 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
   y = vq_malloc_array(l.count ? l.count : 1, sizeof *y);
   gain = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *gain);
   corr = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *corr);
-  rc = y && gain && corr ? VQ_OK : VQ_ERR_NOMEM;
+  q = vq_malloc_array(l.blocks ? l.blocks : 1, sizeof *q);
+  rc = y && gain && corr && q ? VQ_OK : VQ_ERR_NOMEM;
   step = p->step;
   if (rc == VQ_OK) gains_all(gain, &l, x);
   if (rc == VQ_OK && l.pps > 0.0f) {
     /* the step first, then the gain indices that set the pulses */
-    uint32_t *q = NULL;
     if (!(step > 0.0f))
       rc = step_for_rate(&step, gain, &l, p->bits * (double)l.count,
                          p->beta);
-    if (rc == VQ_OK && !(q = vq_malloc_array(l.blocks ? l.blocks : 1,
-                                              sizeof *q)))
-      rc = VQ_ERR_NOMEM;
-    for (i = 0; rc == VQ_OK && i < l.blocks; i++) {
-      int32_t qi = vq_gain_quantize(gain[i], step, p->beta);
-      q[i] = qi < 0 ? 0 : (uint32_t)qi; /* code_all() refuses too large */
-    }
+    if (rc == VQ_OK)
+      rc = quantize_gains(q, &mx, gain, &l, step, p->beta, diag);
     if (rc == VQ_OK)
       rc = search_all(y, corr, &l, x, q, p->flags, vq_threads(p->nthreads));
-    free(q);
   } else if (rc == VQ_OK) {
     rc = search_all(y, corr, &l, x, NULL, p->flags, vq_threads(p->nthreads));
     if (!(step > 0.0f))
       step = balanced_step(gain, corr, l.blocks, l.block);
+    if (rc == VQ_OK)
+      rc = quantize_gains(q, &mx, gain, &l, step, p->beta, diag);
   }
   if (rc == VQ_OK)
-    rc = code_all(&payload, &psize, &alphabet, &st, &l, x, y, gain, step,
-                  p->beta, diag);
+    rc = code_all(&payload, &psize, &st, &l, x, y, q, mx, step, p->beta,
+                  diag);
   if (rc == VQ_OK) {
+    alphabet = mx + 1;
     head = head_write(&hsize, ndim, shape, &l, step, p->beta, alphabet);
     rc = head ? vq_container_writer_create(&w) : VQ_ERR_NOMEM;
   }
@@ -430,7 +433,7 @@ int vq_pvqfile_encode(uint8_t **out, size_t *out_size, vq_pvq_stats *stats,
                                 : 0.0;
     *stats = st;
   }
-  free(head), free(payload), free(y), free(gain), free(corr);
+  free(head), free(payload), free(y), free(gain), free(corr), free(q);
   if (rc == VQ_ERR_NOMEM) return vq_diag_set(diag, rc, "out of memory");
   return rc;
 }
