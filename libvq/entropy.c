@@ -43,6 +43,7 @@ const char *vq_entropy_model_name(vq_entropy_model m) {
   case VQ_ENTROPY_MATCH_STATIC: return "match-static";
   case VQ_ENTROPY_COUNTS: return "counts";
   case VQ_ENTROPY_MATCH_RECENT: return "match-recent";
+  case VQ_ENTROPY_MATCH_CLASS: return "match-class";
   }
   return "unknown";
 }
@@ -61,6 +62,14 @@ static int check_params(const vq_entropy_params *p, vq_diag *diag) {
   if (p->rate < 0 || p->rate > 10)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "rate %d outside [0, 10]",
                        p->rate);
+  if (p->context && (p->contexts < 2 ||
+                     p->contexts > VQ_ENTROPY_MAX_CONTEXTS))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "%u context classes "
+                       "outside [2, %u]", p->contexts,
+                       VQ_ENTROPY_MAX_CONTEXTS);
+  if (p->model == VQ_ENTROPY_MATCH_CLASS && !p->context)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "the match-class model "
+                       "needs a context");
   return VQ_OK;
 }
 
@@ -70,7 +79,9 @@ typedef struct match_models {
   vq_bit_model left[4];   /* context: up == left, previous left flag */
   vq_bit_model up[2];     /* context: previous up flag */
   vq_sym_model tree;      /* the other indices: this tree, or */
-  const vq_stat_model *stat; /* this table when not NULL */
+  const vq_stat_model *stat; /* this table when not NULL, or */
+  vq_sym_model *cls;      /* the tree of index i's class ctx[i] when */
+  const uint8_t *ctx;     /* not NULL (match-class) */
 } match_models;
 
 static int match_init(match_models *m, uint32_t alphabet, unsigned rate) {
@@ -78,7 +89,31 @@ static int match_init(match_models *m, uint32_t alphabet, unsigned rate) {
   for (i = 0; i < 4; i++) vq_bit_model_init(&m->left[i], rate);
   for (i = 0; i < 2; i++) vq_bit_model_init(&m->up[i], rate);
   m->stat = NULL;
+  m->cls = NULL;
+  m->ctx = NULL;
   return vq_sym_model_init(&m->tree, alphabet, rate);
+}
+
+/* The match-class model: match flags and nctx trees of alphabet k. */
+static int class_init(match_models *m, uint32_t k, const uint8_t *ctx,
+                      unsigned nctx, unsigned rate) {
+  unsigned i;
+  int rc = match_init(m, 1, rate); /* the tree is not used */
+  if (rc < 0) return rc;
+  if (!(m->cls = calloc(nctx, sizeof *m->cls))) rc = VQ_ERR_NOMEM;
+  for (i = 0; i < nctx && rc == VQ_OK; i++)
+    rc = vq_sym_model_init(&m->cls[i], k, rate);
+  m->ctx = ctx;
+  return rc;
+}
+
+static void class_clear(match_models *m, unsigned nctx) {
+  unsigned i;
+  if (m->cls)
+    for (i = 0; i < nctx; i++) vq_sym_model_clear(&m->cls[i]);
+  free(m->cls);
+  m->cls = NULL;
+  vq_sym_model_clear(&m->tree);
 }
 
 /* The neighbours of index i, in column col of a grid of rows of width w
@@ -124,7 +159,7 @@ static void match_encode(vq_rc_enc *e, match_models *m, const uint32_t *s,
       if (hit) continue;
     }
     if (m->stat) vq_stat_encode(e, m->stat, v);
-    else vq_sym_encode(e, &m->tree, v);
+    else vq_sym_encode(e, m->cls ? &m->cls[m->ctx[i]] : &m->tree, v);
   }
 }
 
@@ -165,7 +200,8 @@ static void match_decode(vq_rc_dec *d, match_models *m, uint32_t *s,
         continue;
       }
     }
-    s[i] = m->stat ? vq_stat_decode(d, m->stat) : vq_sym_decode(d, &m->tree);
+    s[i] = m->stat ? vq_stat_decode(d, m->stat)
+                   : vq_sym_decode(d, m->cls ? &m->cls[m->ctx[i]] : &m->tree);
     if (i % CHECK_EVERY == 0 && (d->error || d->pos > d->size)) return;
   }
 }
@@ -504,6 +540,25 @@ static int enc_adaptive(candidate *c, const uint32_t *s, size_t n,
   return rc;
 }
 
+/* match-class: the number of classes, then the flags and trees. */
+static int enc_class(candidate *c, const uint32_t *s, size_t n, uint32_t k,
+                     size_t w, const uint8_t *ctx, unsigned nctx,
+                     unsigned rate) {
+  match_models m;
+  vq_rc_enc e;
+  int rc;
+  vq_rc_enc_init(&e);
+  rc = class_init(&m, k, ctx, nctx, rate);
+  if (rc == VQ_OK) {
+    vq_rc_enc_uint(&e, nctx - 1, VQ_ENTROPY_MAX_CONTEXTS);
+    match_encode(&e, &m, s, n, w);
+    rc = take(c, &e, VQ_ENTROPY_MATCH_CLASS, rate);
+  }
+  class_clear(&m, nctx);
+  vq_rc_enc_clear(&e);
+  return rc;
+}
+
 static int enc_counts(candidate *c, const uint32_t *s, size_t n,
                       uint32_t k, const uint64_t *counts, unsigned rate) {
   vq_rc_enc e;
@@ -583,6 +638,13 @@ static int encode_all(candidate *best, vq_entropy_stats *st,
       if (rc < 0) return rc;
       keep(best, &c, st, VQ_ENTROPY_MATCH, rate);
     }
+    if (p->context && (want == VQ_ENTROPY_AUTO ||
+                       want == VQ_ENTROPY_MATCH_CLASS)) {
+      rc = enc_class(&c, s, n, p->alphabet, p->width, p->context,
+                     p->contexts, (unsigned)rate);
+      if (rc < 0) return rc;
+      keep(best, &c, st, VQ_ENTROPY_MATCH_CLASS, rate);
+    }
     for (t = 0; t < 2; t++) { /* the models with a table of the misses */
       static const vq_entropy_model tm[2] = {VQ_ENTROPY_MATCH_STATIC,
                                              VQ_ENTROPY_MATCH_RECENT};
@@ -660,6 +722,12 @@ int vq_entropy_encode(uint8_t **out, size_t *size, vq_entropy_stats *stats,
                          (unsigned long)p->alphabet);
     }
     counts[sym[i]]++;
+    if (p->context && p->context[i] >= p->contexts) {
+      free(counts);
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "context class %u at "
+                         "position %lu is not below %u", p->context[i],
+                         (unsigned long)i, p->contexts);
+    }
   }
   st.entropy = n ? entropy_of(counts, p->alphabet, n, &st.distinct) : 0.0;
   rc = encode_all(&best, &st, p, sym, n, counts, diag);
@@ -692,9 +760,17 @@ static int dec_static(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k) {
 }
 
 static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
-                        size_t w, int model, unsigned rate) {
+                        size_t w, int model, unsigned rate,
+                        const uint8_t *ctx, unsigned nctx) {
   int rc;
-  if (model == VQ_ENTROPY_MATCH) {
+  if (model == VQ_ENTROPY_MATCH_CLASS) {
+    match_models m;
+    if (!ctx || vq_rc_dec_uint(d, VQ_ENTROPY_MAX_CONTEXTS) != nctx - 1)
+      return VQ_ERR_FORMAT;
+    if ((rc = class_init(&m, k, ctx, nctx, rate)) == VQ_OK)
+      match_decode(d, &m, s, n, w);
+    class_clear(&m, nctx);
+  } else if (model == VQ_ENTROPY_MATCH) {
     match_models m;
     if ((rc = match_init(&m, k, rate)) == VQ_OK)
       match_decode(d, &m, s, n, w);
@@ -743,6 +819,14 @@ static int dec_adaptive(vq_rc_dec *d, uint32_t *s, size_t n, uint32_t k,
 int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
                       size_t width, const void *buf, size_t size,
                       vq_diag *diag) {
+  return vq_entropy_decode_context(sym, n, alphabet, width, NULL, 0, buf,
+                                   size, diag);
+}
+
+int vq_entropy_decode_context(uint32_t *sym, size_t n, uint32_t alphabet,
+                              size_t width, const uint8_t *context,
+                              unsigned contexts, const void *buf,
+                              size_t size, vq_diag *diag) {
   const uint8_t *b = buf;
   vq_rc_dec d;
   int model, rc = VQ_OK;
@@ -752,6 +836,17 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "alphabet %lu outside "
                        "[1, %u]", (unsigned long)alphabet,
                        VQ_ENTROPY_MAX_ALPHABET);
+  if (context) {
+    if (contexts < 2 || contexts > VQ_ENTROPY_MAX_CONTEXTS)
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "%u context classes "
+                         "outside [2, %u]", contexts,
+                         VQ_ENTROPY_MAX_CONTEXTS);
+    for (i = 0; i < n; i++)
+      if (context[i] >= contexts)
+        return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "context class %u at "
+                           "position %lu is not below %u", context[i],
+                           (unsigned long)i, contexts);
+  }
   if (!b || size < HEADER)
     return vq_diag_set(diag, VQ_ERR_TRUNCATED, "index stream of %lu bytes "
                        "is shorter than its header", (unsigned long)size);
@@ -773,7 +868,13 @@ int vq_entropy_decode(uint32_t *sym, size_t n, uint32_t alphabet,
     rc = alphabet < 2 ? VQ_ERR_FORMAT : dec_static(&d, sym, n, alphabet);
     break;
   default:
-    rc = dec_adaptive(&d, sym, n, alphabet, width, model, rate);
+    if (model == VQ_ENTROPY_MATCH_CLASS && !context) {
+      return vq_diag_set(diag, VQ_ERR_FORMAT, "index stream of the "
+                         "match-class model, and no context to decode it "
+                         "with");
+    }
+    rc = dec_adaptive(&d, sym, n, alphabet, width, model, rate, context,
+                      contexts);
   }
   if (rc == VQ_ERR_NOMEM) return vq_diag_set(diag, rc, "out of memory");
   if (rc == VQ_OK) rc = vq_rc_dec_finish(&d);

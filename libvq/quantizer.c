@@ -115,6 +115,15 @@ size_t vq_quantizer_k(const vq_quantizer *q) { return q ? q->k : 0; }
 size_t vq_quantizer_dim(const vq_quantizer *q) { return q ? q->din : 0; }
 int vq_quantizer_is_product(const vq_quantizer *q) { return q ? q->pq : 0; }
 
+const float *vq_quantizer_stage_codewords(const vq_quantizer *q, int s,
+                                          size_t *dim) {
+  size_t d;
+  if (!q || s < 0 || s >= q->stages) return NULL;
+  d = vq_codebook_d(q->cb); /* d / m for product codebooks */
+  if (dim) *dim = d;
+  return vq_codebook_cdata(q->cb) + (size_t)s * q->k * d;
+}
+
 /* Through the projector: codes of z = project(x), errors of
  * unproject(decode(codes)) against x. */
 static int proj_encode(const vq_quantizer *q, int32_t *codes, float *err,

@@ -270,6 +270,76 @@ static void test_errors(vq_rng *r) {
   }
 }
 
+/* A context the decoder knows: indices drawn from one of four
+ * distributions picked by the class of each position. With the classes
+ * given, auto mode codes them with match-class, smaller than without, and
+ * decoding needs the same classes: none, or another number of them, is
+ * an error, as is a class out of range. Random bodies behind the model
+ * never crash. */
+static void test_context(vq_rng *r) {
+  enum { H = 48, W = 64, N = H * W, K = 256, C = 4 };
+  static uint32_t v[N], w[N];
+  static uint8_t ctx[N], junk[300];
+  vq_entropy_params p;
+  vq_entropy_stats st, st0;
+  vq_diag diag;
+  uint8_t *buf = NULL, *buf0 = NULL;
+  size_t size = 0, size0 = 0, i, bad = 0;
+  int t;
+  for (i = 0; i < N; i++) {
+    ctx[i] = (uint8_t)vq_rng_below(r, C);
+    /* class c draws from its own 64 of the 256 indices, skewed */
+    v[i] = (uint32_t)(ctx[i] * 64 + draw_skewed(r, 64));
+  }
+  CHECK_EQ_INT(vq_entropy_params_init(&p), VQ_OK);
+  p.alphabet = K, p.width = W;
+  CHECK_EQ_INT(vq_entropy_encode(&buf0, &size0, &st0, &p, v, N, NULL),
+               VQ_OK);
+  p.context = ctx, p.contexts = C;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, &st, &p, v, N, &diag), VQ_OK);
+  CHECK_EQ_INT(st.model, VQ_ENTROPY_MATCH_CLASS);
+  fprintf(stderr, "context: %lu bytes with the classes (%s), %lu without "
+          "(%s)\n", (unsigned long)size, vq_entropy_model_name(st.model),
+          (unsigned long)size0, vq_entropy_model_name(st0.model));
+  /* 2 bits of the 8 are in the class: at least 1 of them saved */
+  CHECK(8.0 * (double)size < 8.0 * (double)size0 - 1.0 * N);
+  CHECK_EQ_INT(vq_entropy_decode_context(w, N, K, W, ctx, C, buf, size,
+                                         &diag), VQ_OK);
+  for (i = 0; i < N; i++) bad += w[i] != v[i];
+  CHECK_EQ_INT(bad, 0);
+  CHECK_EQ_INT(vq_entropy_decode(w, N, K, W, buf, size, NULL), VQ_ERR_FORMAT);
+  CHECK_EQ_INT(vq_entropy_decode_context(w, N, K, W, ctx, C + 1, buf, size,
+                                         NULL), VQ_ERR_FORMAT);
+  CHECK(vq_entropy_decode_context(w, N, K, W, ctx, C, buf, size - 1,
+                                  NULL) < 0);
+  /* streams of other models decode with or without the context */
+  CHECK_EQ_INT(vq_entropy_decode_context(w, N, K, W, ctx, C, buf0, size0,
+                                         NULL), VQ_OK);
+  ctx[N / 2] = C;
+  CHECK_EQ_INT(vq_entropy_decode_context(w, N, K, W, ctx, C, buf, size,
+                                         NULL), VQ_ERR_INVALID_ARG);
+  vq_free(buf);
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, N, NULL),
+               VQ_ERR_INVALID_ARG);
+  ctx[N / 2] = 0;
+  p.contexts = VQ_ENTROPY_MAX_CONTEXTS + 1;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, N, NULL),
+               VQ_ERR_INVALID_ARG);
+  p.context = NULL, p.contexts = 0, p.model = VQ_ENTROPY_MATCH_CLASS;
+  CHECK_EQ_INT(vq_entropy_encode(&buf, &size, NULL, &p, v, N, NULL),
+               VQ_ERR_INVALID_ARG);
+  for (t = 0; t < 2000; t++) {
+    size_t len = 2 + vq_rng_below(r, sizeof junk - 2);
+    uint32_t k = 1 + (uint32_t)vq_rng_below(r, 5000);
+    for (i = 0; i < len; i++) junk[i] = (uint8_t)vq_rng_below(r, 256);
+    junk[0] = VQ_ENTROPY_MATCH_CLASS, junk[1] = 4;
+    if (vq_entropy_decode_context(w, 256, k, t % 17, ctx, C, junk, len,
+                                  NULL) == VQ_OK)
+      for (i = 0; i < 256; i++) CHECK(w[i] < k);
+  }
+  vq_free(buf0);
+}
+
 int main(void) {
   vq_rng r;
   vq_rng_seed(&r, vq_test_seed(29));
@@ -279,5 +349,6 @@ int main(void) {
   test_efficiency(&r);
   test_long(&r);
   test_errors(&r);
+  test_context(&r);
   return vq_test_finish("test_entropy");
 }

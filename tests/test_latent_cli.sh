@@ -190,6 +190,38 @@ print('autoencoder latent: %.3f bits a token (log2 K = %g), mse %.5f, '
       'variance %.5f' % (j['bits_per_token'], j['log2k'], m, x.var()))
 PYEOF"
 
+# stage context: the second and third stages' planes are coded with the
+# class of the previous stage's codeword at each position (match-class,
+# model byte 9) and decode to vqtok's tokens
+expect 0 "train rvq on autoencoder latents" "$T" rvq -q --stages 3 -k 64 \
+  --iters 8 "$L/kodim22.npy" "$L/kodim23.npy" "$L/kodim24.npy" \
+  -o "$tmp/ae3.st"
+expect 0 "vqenc with stage context" "$E" --quiet --codebook "$tmp/ae3.st" \
+  "$L/kodim21.npy" -o "$tmp/ae3.vq"
+expect 0 "vqdec with stage context" "$D" -q --codebook "$tmp/ae3.st" \
+  "$tmp/ae3.vq" -o "$tmp/ae3.npy"
+expect 0 "vqdec --stages 2 with stage context" "$D" -q --stages 2 \
+  --codebook "$tmp/ae3.st" "$tmp/ae3.vq" -o "$tmp/ae3-2.npy"
+expect 0 "vqtok on it" "$K" encode -q --codebook "$tmp/ae3.st" \
+  "$L/kodim21.npy" -o "$tmp/ae3-tok.npy"
+expect 0 "vqtok decode" "$K" decode -q --codebook "$tmp/ae3.st" \
+  "$tmp/ae3-tok.npy" -o "$tmp/ae3-tok.npy.npy"
+expect 0 "vqtok decode, 2 stages" "$K" decode -q --stages 2 --codebook \
+  "$tmp/ae3.st" "$tmp/ae3-tok.npy" -o "$tmp/ae3-tok2.npy"
+check "stage context used and exact" "\"$PY\" - <<PYEOF
+import struct, numpy as np
+raw = open('$tmp/ae3.vq', 'rb').read()
+pos, models = 10, []
+while pos + 12 <= len(raw):
+    n = struct.unpack('<I', raw[pos + 4:pos + 8])[0]
+    if raw[pos:pos + 4] == b'DATA': models.append(raw[pos + 8])
+    pos += 12 + n
+assert len(models) == 3 and models[0] != 9 and 9 in models[1:], models
+assert np.array_equal(np.load('$tmp/ae3.npy'), np.load('$tmp/ae3-tok.npy.npy'))
+assert np.array_equal(np.load('$tmp/ae3-2.npy'), np.load('$tmp/ae3-tok2.npy'))
+print('plane models', models)
+PYEOF"
+
 # every truncation and every 7th bit flip of a small file: refused (a
 # flip in the container's minor version, byte 9, makes a newer minor
 # version, which readers accept: then the output must be the same)

@@ -1,6 +1,7 @@
 /* The latent codec (stream kind 4): a float tensor quantized with a
  * trained codebook, its token planes range-coded one per item and stage
- * with the entropy coder's neighbour models. */
+ * with the entropy coder's neighbour models, a stage's plane also with
+ * the class of the previous stage's codeword at each position. */
 #include "config.h"
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,88 @@
 #define HEAD_MAX (14 + 8 * 4 + PREFIX_BYTES + IMAGE_BYTES)
 #define MAX_STAGES 256
 #define MAX_VALUES ((uint64_t)1 << 34) /* floats in a decoded tensor */
+#define STAGE_CLASSES 4
+#define CLASS_WORK ((uint64_t)1 << 28) /* k * k * dim for stage classes */
+
+typedef struct ranked {
+  uint64_t nn;
+  uint32_t index;
+} ranked;
+
+static int by_nn(const void *a, const void *b) {
+  const ranked *x = a, *y = b;
+  if (x->nn != y->nn) return x->nn < y->nn ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The class of each of a stage's k codewords (rows of d floats) that the
+ * next stage's tokens are coded in: the quarter of the squared distance
+ * to its nearest neighbour in the stage it falls in (a codeword in a
+ * sparse region leaves larger residuals, and the next stage picks other
+ * codewords there). Integer arithmetic on the codewords rounded to 16
+ * bits, so that the encoder and the decoder agree on any machine.
+ * Returns 1 with the classes, 0 when the stage has none (fewer than 4
+ * codewords, more than CLASS_WORK work, a value not finite), or
+ * VQ_ERR_NOMEM. */
+static int stage_classes(uint8_t *cls, const float *rows, size_t k,
+                         size_t d) {
+  int32_t *q;
+  ranked *r;
+  size_t i, j, t;
+  float amax = 0.0f;
+  int ex = 0;
+  if (!rows || k < STAGE_CLASSES || (uint64_t)k * k * d > CLASS_WORK)
+    return 0;
+  for (i = 0; i < k * d; i++) {
+    if (!isfinite(rows[i])) return 0;
+    if (fabsf(rows[i]) > amax) amax = fabsf(rows[i]);
+  }
+  q = malloc(k * d * sizeof *q);
+  r = malloc(k * sizeof *r);
+  if (!q || !r) {
+    free(q), free(r);
+    return VQ_ERR_NOMEM;
+  }
+  frexpf(amax, &ex); /* amax < 2^ex: the values round into [-2^15, 2^15] */
+  for (i = 0; i < k * d; i++)
+    q[i] = (int32_t)floor(ldexp((double)rows[i], 15 - ex) + 0.5);
+  for (i = 0; i < k; i++) r[i].nn = UINT64_MAX, r[i].index = (uint32_t)i;
+  for (i = 0; i < k; i++)
+    for (j = i + 1; j < k; j++) {
+      const int32_t *a = q + i * d, *b = q + j * d;
+      uint64_t e = 0;
+      for (t = 0; t < d; t++) {
+        int64_t u = (int64_t)a[t] - b[t];
+        e += (uint64_t)(u * u);
+      }
+      if (e < r[i].nn) r[i].nn = e;
+      if (e < r[j].nn) r[j].nn = e;
+    }
+  qsort(r, k, sizeof *r, by_nn);
+  for (i = 0; i < k; i++)
+    cls[r[i].index] = (uint8_t)(i * STAGE_CLASSES / k);
+  free(q), free(r);
+  return 1;
+}
+
+/* Bytes a stage's classes take: none when it has too many codewords. */
+static size_t class_room(size_t k) {
+  return (uint64_t)k * k <= CLASS_WORK ? k : 1;
+}
+
+/* The classes of every stage but the last: has[s] says whether stage s
+ * has them (cls + s k). */
+static int all_classes(uint8_t *cls, uint8_t *has, const vq_quantizer *q,
+                       size_t nstage) {
+  size_t s, k = vq_quantizer_k(q), d = 0;
+  for (s = 0; s + 1 < nstage && class_room(k) == k; s++) {
+    const float *rows = vq_quantizer_stage_codewords(q, (int)s, &d);
+    int rc = stage_classes(cls + s * k, rows, k, d);
+    if (rc < 0) return rc;
+    has[s] = (uint8_t)rc;
+  }
+  return VQ_OK;
+}
 
 int vq_latent_params_init_(vq_latent_params *p, uint32_t abi,
                            uint32_t size) {
@@ -104,6 +187,7 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
   float *rows = NULL, *err = NULL, *y = NULL;
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
+  uint8_t *cls = NULL, *has = NULL, *ctx = NULL;
   size_t hw, i, namelen = 0, nstage, ncode, b, s, hsize;
   uint64_t n, nv;
   double sse = 0.0;
@@ -149,8 +233,12 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
   codes = malloc((size_t)n * nstage * sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   if (ncode < nstage || sse_out) y = malloc((size_t)nv * sizeof *y);
-  if (!rows || !err || !codes || !plane ||
-      ((ncode < nstage || sse_out) && !y)) {
+  cls = malloc(nstage * class_room(vq_quantizer_k(q)));
+  has = calloc(nstage, 1);
+  ctx = malloc(hw);
+  if (!rows || !err || !codes || !plane || !cls || !has || !ctx ||
+      ((ncode < nstage || sse_out) && !y) ||
+      all_classes(cls, has, q, ncode) < 0) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, "latent", "out of memory");
     goto done;
   }
@@ -215,6 +303,13 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
       size_t bytes = 0;
       for (i = 0; i < hw; i++)
         plane[i] = (uint32_t)codes[(b * hw + i) * nstage + s];
+      ep.context = NULL, ep.contexts = 0;
+      if (s > 0 && has[s - 1]) {
+        const uint8_t *c = cls + (s - 1) * vq_quantizer_k(q);
+        for (i = 0; i < hw; i++)
+          ctx[i] = c[codes[(b * hw + i) * nstage + s - 1]];
+        ep.context = ctx, ep.contexts = STAGE_CLASSES;
+      }
       rc = vq_entropy_encode(&buf, &bytes, NULL, &ep, plane, hw, diag);
       if (rc == 0) rc = vq_container_writer_add(w, "DATA", buf, bytes);
       st.payload_bytes += bytes;
@@ -239,6 +334,7 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
 done:
   vq_container_writer_destroy(w);
   free(rows), free(err), free(plane), free(codes), free(y);
+  free(cls), free(has), free(ctx);
   return rc;
 }
 
@@ -361,6 +457,7 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
                          int nthreads, const char *name, vq_diag *diag) {
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
+  uint8_t *cls = NULL, *has = NULL, *ctx = NULL;
   float *rows = NULL;
   size_t hw, i, b, s, ns, nb;
   uint64_t n = 0;
@@ -390,17 +487,45 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
   codes = calloc((size_t)n * nb, sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   rows = malloc((size_t)n * (size_t)d.c * sizeof *rows);
-  if (!codes || !plane || !rows) {
+  cls = malloc(ns * class_room(in.k));
+  has = calloc(ns, 1); /* 0: not computed, 1: none, 2: computed */
+  ctx = malloc(hw);
+  if (!codes || !plane || !rows || !cls || !has || !ctx) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, name, "out of memory");
     goto done;
   }
   for (b = 0; b < (size_t)d.b; b++)
     for (s = 0; s < ns; s++) {
       const vq_chunk *ch = vq_container_find(c, "DATA", b * ns + s);
+      const uint8_t *use_ctx = NULL;
       vq_diag sub;
       memset(&sub, 0, sizeof sub);
-      rc = vq_entropy_decode(plane, hw, in.k, (size_t)d.w, ch->data,
-                             ch->size, &sub);
+      if (s > 0 && ch->size > 0 && ch->data[0] == VQ_ENTROPY_MATCH_CLASS) {
+        uint8_t *cl = cls + (s - 1) * in.k;
+        if (!has[s - 1] && class_room(in.k) != in.k) {
+          has[s - 1] = 1;
+        } else if (!has[s - 1]) {
+          size_t dim = 0;
+          const float *cw = vq_quantizer_stage_codewords(q, (int)s - 1, &dim);
+          rc = stage_classes(cl, cw, in.k, dim);
+          if (rc < 0) {
+            rc = vq_img_fail(diag, rc, name, "out of memory");
+            goto done;
+          }
+          has[s - 1] = (uint8_t)(rc + 1);
+        }
+        if (has[s - 1] == 1) {
+          rc = vq_img_fail(diag, VQ_ERR_FORMAT, name, "token plane %lu is "
+                           "coded with classes of stage %lu, which has none",
+                           (unsigned long)(b * ns + s), (unsigned long)s);
+          goto done;
+        }
+        for (i = 0; i < hw; i++) ctx[i] = cl[codes[(b * hw + i) * nb + s - 1]];
+        use_ctx = ctx;
+      }
+      rc = vq_entropy_decode_context(plane, hw, in.k, (size_t)d.w, use_ctx,
+                                     use_ctx ? STAGE_CLASSES : 0, ch->data,
+                                     ch->size, &sub);
       if (rc < 0) {
         rc = vq_img_fail(diag, rc, name, "token plane %lu: %s",
                          (unsigned long)(b * ns + s), sub.msg);
@@ -419,6 +544,7 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
       for (s = 0; s < ns; s++) tokens[i * ns + s] = codes[i * nb + s];
 done:
   free(plane), free(rows), free(codes);
+  free(cls), free(has), free(ctx);
   return rc;
 }
 

@@ -5,7 +5,9 @@
  * The first input byte b picks the target; the rest is the file or stream:
  *   0: a whole .vq token file through vq_tokenfile_decode()
  *   1: an index stream through vq_entropy_decode(), with the alphabet,
- *      length and width taken from the next 7 bytes
+ *      length and width taken from the next 7 bytes (and, when bit 6 of
+ *      the fifth is set, through vq_entropy_decode_context() with 4
+ *      classes that follow the position)
  *   2: the container alone, listing CRC failures
  *   3: a PVQ-coded float array through vq_pvqfile_decode()
  *   4: a coded image through vq_image_decode(), at most 2^20 pixels so
@@ -40,21 +42,31 @@ static void fuzz_tokens(const uint8_t *d, size_t n) {
 
 static void fuzz_stream(const uint8_t *d, size_t n) {
   uint32_t alphabet, *sym;
-  size_t count, width;
+  uint8_t *ctx = NULL;
+  size_t count, width, i;
+  int rc;
   if (n < 7) return;
   alphabet = 1 + ((uint32_t)d[0] | (uint32_t)d[1] << 8 |
                   (uint32_t)(d[2] & 0x0F) << 16);
   count = (size_t)d[3] | (size_t)(d[4] & 0x3F) << 8;  /* < 16384 */
   width = (size_t)d[5] | (size_t)d[6] << 8;
   sym = malloc((count + 1) * sizeof *sym);
-  if (!sym) return;
-  if (vq_entropy_decode(sym, count, alphabet, width % (count + 1), d + 7,
-                        n - 7, NULL) == 0) {
-    size_t i;
+  if (d[4] & 0x40) ctx = malloc(count + 1);
+  if (!sym || ((d[4] & 0x40) && !ctx)) {
+    free(sym), free(ctx);
+    return;
+  }
+  for (i = 0; ctx && i < count; i++)
+    ctx[i] = (uint8_t)((i * 2654435761u >> 9) % 4);
+  rc = ctx ? vq_entropy_decode_context(sym, count, alphabet,
+                                       width % (count + 1), ctx, 4, d + 7,
+                                       n - 7, NULL)
+           : vq_entropy_decode(sym, count, alphabet, width % (count + 1),
+                               d + 7, n - 7, NULL);
+  if (rc == 0)
     for (i = 0; i < count; i++)
       if (sym[i] >= alphabet) abort(); /* a decoder bug */
-  }
-  free(sym);
+  free(sym), free(ctx);
 }
 
 static void fuzz_container(const uint8_t *d, size_t n) {

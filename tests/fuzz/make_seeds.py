@@ -162,6 +162,27 @@ def latent_seeds(build, out, tmp):
                            [npy, "-o", vq], check=True)
             open(os.path.join(out, "%s-%s.lat" % (bname, lname)),
                  "wb").write(b"\x15" + open(vq, "rb").read())
+    # an autoencoder latent (tests/data/latents) whose second stage is
+    # coded with the first stage's classes (match-class); its stage-two
+    # plane alone also seeds the stream target, with the context bit set
+    lat = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "data", "latents")
+    cb = os.path.join(tmp, "ae.safetensors")
+    subprocess.run([tool("vqtrain"), "rvq", "--stages", "2", "-k", "16",
+                    "-q", "--iters", "4", os.path.join(lat, "kodim22.npy"),
+                    "-o", cb], check=True)
+    vq = os.path.join(tmp, "l.vq")
+    subprocess.run([tool("vqenc"), "--quiet", "--embed-codebook",
+                    "--codebook", cb, os.path.join(lat, "kodim21.npy"),
+                    "-o", vq], check=True)
+    data = open(vq, "rb").read()
+    planes = [d for t, d in chunks(data) if t == "DATA"]
+    assert planes[1][0] == 9, "the second plane is not match-class"
+    open(os.path.join(out, "ae-rvq16-class.lat"), "wb").write(b"\x15" + data)
+    head = struct.pack("<I", 15)[:3] + struct.pack("<H", 6144 | 0x4000) + \
+        struct.pack("<H", 96)
+    open(os.path.join(out, "ae-rvq16-class.idx"), "wb").write(
+        b"\1" + head + planes[1])
     # images as RVQ patch tokens (vqenc --mode rvq), luma and RGB 2 x 2
     # patches, odd sizes, a stage prefix
     y, x = np.mgrid[0:5, 0:7]

@@ -33,14 +33,21 @@ typedef enum vq_entropy_model {
                                each index coded with the counts that
                                remain (enumerative); streams of at most
                                2^22 - 1 indices */
-  VQ_ENTROPY_MATCH_RECENT = 8 /* left or upper neighbour, one of the 16
+  VQ_ENTROPY_MATCH_RECENT = 8, /* left or upper neighbour, one of the 16
                                indices last coded otherwise, or a table
                                sent in the stream (as match-static): at
                                most two coder operations an index */
+  VQ_ENTROPY_MATCH_CLASS = 9 /* as MATCH, the indices that match neither
+                               neighbour coded with one adaptive tree per
+                               class of a context the caller gives to
+                               both ends (vq_entropy_params.context) */
 } vq_entropy_model;
 
 /* The last model value. */
-#define VQ_ENTROPY_LAST_MODEL VQ_ENTROPY_MATCH_RECENT
+#define VQ_ENTROPY_LAST_MODEL VQ_ENTROPY_MATCH_CLASS
+
+/* Most classes a context may have. */
+#define VQ_ENTROPY_MAX_CONTEXTS 16
 
 typedef struct vq_entropy_params {
   uint32_t abi_;          /* set by vq_entropy_params_init(); do not touch */
@@ -53,6 +60,12 @@ typedef struct vq_entropy_params {
   int rate;               /* adaptation rate of the adaptive models, 1..10
                              (higher adapts slower); 0, the default, tries
                              4 and 5 */
+  const uint8_t *context; /* optional, n entries: a class of every index
+                             that the decoder knows before decoding it
+                             (the latent codec gives the class of the
+                             previous stage's codeword); lets auto mode
+                             try VQ_ENTROPY_MATCH_CLASS. NULL: none */
+  unsigned contexts;      /* classes of context: 2..16, each entry below */
 } vq_entropy_params;
 
 /* Fills p with defaults. Returns VQ_ERR_ABI if the caller was compiled
@@ -89,6 +102,15 @@ VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_entropy_encode(
 VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_entropy_decode(
     uint32_t *sym, size_t n, uint32_t alphabet, size_t width,
     const void *buf, size_t size, vq_diag *diag);
+
+/* vq_entropy_decode() of a stream that may use VQ_ENTROPY_MATCH_CLASS:
+ * context[0..n) and contexts as they were given to the encoder (NULL and
+ * 0 for none; a match-class stream then fails with VQ_ERR_FORMAT, as it
+ * does when contexts differ from the encoder's). */
+VQ_EXPORT VQ_WARN_UNUSED_RESULT int vq_entropy_decode_context(
+    uint32_t *sym, size_t n, uint32_t alphabet, size_t width,
+    const uint8_t *context, unsigned contexts, const void *buf, size_t size,
+    vq_diag *diag);
 
 /* Name of a model ("static", ...). */
 VQ_EXPORT const char *vq_entropy_model_name(vq_entropy_model m);

@@ -31,6 +31,11 @@ VQ_EXPORT size_t vq_quantizer_dim(const vq_quantizer *q); /* of the vectors */
 /* 1 for product codebooks: every index is needed to decode (no prefix)
  * and the beam does not apply. */
 VQ_EXPORT int vq_quantizer_is_product(const vq_quantizer *q);
+/* The k codewords of stage s (0-based; sub-space s for product
+ * codebooks), k rows of *dim floats in the space the codebook works in
+ * (after the projector, when there is one). NULL for a bad stage. */
+VQ_EXPORT const float *vq_quantizer_stage_codewords(const vq_quantizer *q,
+                                                    int s, size_t *dim);
 
 /* codes [n, stages] of x [n, dim]; err (may be NULL) gets each vector's
  * squared error in the original space. beam: 1 greedy, up to
