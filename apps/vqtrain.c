@@ -67,6 +67,10 @@ static void usage(FILE *f) {
 "                          times the mean by splitting heavy ones, so that\n"
 "                          more codewords are used on new data (0 to\n"
 "                          0.999; default 0: only empty ones)\n"
+"  --min-files M           kmeans: re-seed likewise the clusters no heavier\n"
+"                          than the mean whose vectors come from fewer than\n"
+"                          M of the input files (images), so that codewords\n"
+"                          serve what several share (default: off)\n"
 "  --spherical             cosine k-means (unit-norm centroids)\n"
 "  --weights W.npy         per-vector weights [N]\n"
 "  --patch P               image patch size (required for images)\n"
@@ -98,6 +102,7 @@ typedef struct opts {
   const char *out, *weights;
   char **inputs;
   int ninputs;
+  int min_files;               /* --min-files */
 } opts;
 
 enum {
@@ -105,7 +110,7 @@ enum {
   OPT_MAXPC, OPT_INITPC, OPT_SPHERICAL, OPT_WEIGHTS, OPT_PATCH, OPT_STRIDE, OPT_RGB,
   OPT_MEANREM, OPT_KERNEL, OPT_JSON, OPT_VERSION, OPT_STAGES, OPT_BEAM,
   OPT_REFINE, OPT_INITRES, OPT_OPQ, OPT_OPQROUNDS, OPT_PROJECTOR, OPT_WHITEN,
-  OPT_LAYOUT, OPT_MAP, OPT_MINSHARE
+  OPT_LAYOUT, OPT_MAP, OPT_MINSHARE, OPT_MINFILES
 };
 
 static const struct option long_opts[] = {
@@ -118,6 +123,7 @@ static const struct option long_opts[] = {
   {"max-per-centroid", required_argument, 0, OPT_MAXPC},
   {"init-sample", required_argument, 0, OPT_INITPC},
   {"min-share", required_argument, 0, OPT_MINSHARE},
+  {"min-files", required_argument, 0, OPT_MINFILES},
   {"spherical", no_argument, 0, OPT_SPHERICAL},
   {"weights", required_argument, 0, OPT_WEIGHTS},
   {"patch", required_argument, 0, OPT_PATCH},
@@ -237,6 +243,9 @@ static int parse_one(opts *o, int c, const char *arg) {
     case OPT_MINSHARE:
       return cli_parse_double(prog, "--min-share", arg, 0.0, 0.999,
                               &o->km.min_share) ? 1 : -1;
+    case OPT_MINFILES:
+      return cli_parse_int(prog, "--min-files", arg, 2, 1 << 30,
+                           &o->min_files) ? 1 : -1;
     case OPT_SPHERICAL: o->km.spherical = 1; return -1;
     case OPT_WEIGHTS: o->weights = arg; return -1;
     case OPT_PATCH:
@@ -297,13 +306,25 @@ static int parse_args(opts *o, int argc, char **argv) {
   return -1;
 }
 
-/* Training data: vectors [n, d] owned here or by an array. */
+/* Training data: vectors [n, d] owned here or by an array; ends[f] is
+ * the number of vectors once file f was read. */
 typedef struct data {
   vq_array *arr;
   float *own;
   const float *x;
   size_t n, d;
+  size_t *ends;
+  int nfiles;
 } data;
+
+/* Records the end of a file's vectors (-1: out of memory). */
+static int file_done(data *dt) {
+  size_t *e = realloc(dt->ends, ((size_t)dt->nfiles + 1) * sizeof *e);
+  if (!e) return -1;
+  dt->ends = e;
+  dt->ends[dt->nfiles++] = dt->n;
+  return 0;
+}
 
 /* Appends the vectors of one .npy to dt: [N, D] rows (more axes
  * flattened with --layout nd), or a latent [C, H, W] / [B, C, H, W] whose
@@ -397,8 +418,13 @@ static int load_images(data *dt, char **in, int nin,
   if ((rc = cli_expand_images(prog, in, nin, &files, &nf)) != 0) return rc;
   for (i = 0; i < nf && rc == 0; i++) {
     int kind = cli_sniff(files[i]);
-    if (kind == CLI_KIND_IMAGE) rc = add_image(dt, files[i], pp, &cap);
-    else {
+    if (kind == CLI_KIND_IMAGE) {
+      rc = add_image(dt, files[i], pp, &cap);
+      if (rc == 0 && file_done(dt) < 0) {
+        cli_error(prog, "out of memory");
+        rc = VQ_EXIT_DATA;
+      }
+    } else {
       cli_error(prog, "%s: %s", files[i], kind < 0 ? "cannot read file"
                 : "not a PNG, JPEG, PPM or PGM image");
       rc = kind < 0 ? VQ_EXIT_IO : VQ_EXIT_DATA;
@@ -439,6 +465,10 @@ static int load_input(data *dt, const opts *o) {
       return VQ_EXIT_USAGE;
     }
     rc = load_npy(dt, o->inputs[i], o->layout, o->ninputs == 1, &cap);
+    if (rc == 0 && file_done(dt) < 0) {
+      cli_error(prog, "out of memory");
+      rc = VQ_EXIT_DATA;
+    }
   }
   return rc;
 }
@@ -608,6 +638,9 @@ static int add_meta(vq_codebook *cb, const opts *o, const data *dt,
                  p->init_per_centroid);
   rc |= set_meta(cb, "kmeans.spherical", "%d", p->spherical);
   rc |= set_meta(cb, "kmeans.weighted", "%d", o->weights != NULL);
+  if (p->min_share > 0.0)
+    rc |= set_meta(cb, "kmeans.min_share", "%.17g", p->min_share);
+  if (o->min_files) rc |= set_meta(cb, "kmeans.min_files", "%d", o->min_files);
   rc |= set_meta(cb, "train.n", "%zu", dt->n);
   rc |= set_meta(cb, "train.mse", "%.17g", st->mse);
   rc |= set_meta(cb, "train.utilization", "%.17g", st->utilization);
@@ -695,11 +728,34 @@ static int start(opts *o, data *dt, proj *pj) {
   return 0;
 }
 
+/* --min-files: each vector's file as its k-means group. */
+static int file_groups(uint32_t **groups, opts *o, const data *dt) {
+  size_t i;
+  int f = 0;
+  if (dt->nfiles < o->min_files) {
+    cli_error(prog, "--min-files %d: only %d input file%s", o->min_files,
+              dt->nfiles, dt->nfiles == 1 ? "" : "s");
+    return VQ_EXIT_USAGE;
+  }
+  if (!(*groups = malloc((dt->n ? dt->n : 1) * sizeof **groups))) {
+    cli_error(prog, "out of memory");
+    return VQ_EXIT_DATA;
+  }
+  for (i = 0; i < dt->n; i++) {
+    while (i >= dt->ends[f]) f++;
+    (*groups)[i] = (uint32_t)f;
+  }
+  o->km.groups = *groups;
+  o->km.min_groups = o->min_files;
+  return 0;
+}
+
 static int cmd_kmeans(int argc, char **argv) {
   opts o;
   data dt;
   proj pj;
   vq_array *w = NULL;
+  uint32_t *groups = NULL;
   int rc;
   if ((rc = start(&o, &dt, &pj)) != 0) return rc;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
@@ -719,12 +775,13 @@ static int cmd_kmeans(int argc, char **argv) {
   }
   rc = load_input(&dt, &o);
   if (rc == 0 && o.weights) rc = load_weights(&w, o.weights, dt.n);
+  if (rc == 0 && o.min_files) rc = file_groups(&groups, &o, &dt);
   if (rc == 0) rc = proj_fit(&pj, &o, &dt);
   if (rc == 0) rc = train_and_save(&o, &dt, w ? w->data : NULL, &pj);
   proj_free(&pj);
   vq_array_destroy(w);
   vq_array_destroy(dt.arr);
-  free(dt.own);
+  free(dt.own), free(dt.ends), free(groups);
   return rc;
 }
 
@@ -807,9 +864,10 @@ static int cmd_reduce(int argc, char **argv) {
   if ((rc = start(&o, &dt, &pj)) != 0) return rc;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.stages || o.beam || o.refine || o.pq_m || o.opq || o.use_patches ||
-      o.pca_dim || o.ninputs != 1) {
+      o.pca_dim || o.ninputs != 1 || o.min_files) {
     cli_error(prog, "reduce: one codebook in, and none of --stages, --beam, "
-              "--refine, -m, --opq, --patch or --projector pca");
+              "--refine, -m, --opq, --patch, --projector pca or "
+              "--min-files");
     return VQ_EXIT_USAGE;
   }
   rc = load_codewords(&dt, &src, &o, sha);
@@ -819,7 +877,7 @@ static int cmd_reduce(int argc, char **argv) {
   if (rc == 0) rc = write_map(&o, &dt);
   vq_array_destroy(w);
   vq_array_destroy(dt.arr);
-  free(dt.own);
+  free(dt.own), free(dt.ends);
   vq_codebook_destroy(src);
   return rc;
 }
@@ -903,9 +961,10 @@ static int cmd_rvq(int argc, char **argv) {
   o.beam = 1;
   o.init_residual = rp.init_residual;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
-  if (o.weights || o.km.spherical || o.km.nredo > 1 || o.pq_m || o.opq) {
-    cli_error(prog, "rvq: --weights, --spherical and --nredo are k-means "
-              "options, -m and --opq pq ones");
+  if (o.weights || o.km.spherical || o.km.nredo > 1 || o.pq_m || o.opq ||
+      o.min_files) {
+    cli_error(prog, "rvq: --weights, --spherical, --nredo and --min-files "
+              "are k-means options, -m and --opq pq ones");
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);
@@ -966,7 +1025,7 @@ done:
   proj_free(&pj);
   vq_codebook_destroy(cb);
   vq_array_destroy(dt.arr);
-  free(dt.own);
+  free(dt.own), free(dt.ends);
   return rc;
 }
 
@@ -986,10 +1045,11 @@ static int cmd_pq(int argc, char **argv) {
   o.opq_rounds = 10;
   if ((rc = parse_args(&o, argc, argv)) >= 0) return rc;
   if (o.weights || o.km.spherical || o.km.nredo > 1 || o.stages != 0 ||
-      o.beam || o.refine || o.simvq || o.pca_dim || o.km.min_share > 0.0) {
+      o.beam || o.refine || o.simvq || o.pca_dim || o.km.min_share > 0.0 ||
+      o.min_files) {
     cli_error(prog, "pq: --weights, --spherical, --nredo, --stages, --beam, "
-              "--refine, --projector and --min-share do not apply (--opq "
-              "learns its rotation)");
+              "--refine, --projector, --min-share and --min-files do not "
+              "apply (--opq learns its rotation)");
     return VQ_EXIT_USAGE;
   }
   rc = load_input(&dt, &o);
@@ -1055,7 +1115,7 @@ static int cmd_pq(int argc, char **argv) {
 done:
   vq_codebook_destroy(cb);
   vq_array_destroy(dt.arr);
-  free(dt.own);
+  free(dt.own), free(dt.ends);
   free(rot);
   return rc;
 }

@@ -11,8 +11,9 @@ non-overlapping ones (24,576). Every codebook trains for --iters
 iterations (default 10) with 2 threads; vqtok encode --json reports the
 use on each held-out set, which the script checks against the codes
 vqtok wrote. Configurations: --projector none (default k-means++
-seeding, --init random, --min-share 0.1), simvq, pca:16, pca:16+simvq
-and pca:16 with --min-share 0.1; above K = 4096 only plain k-means and
+seeding, --init random, --min-share 0.1), simvq, pca:16, pca:16+simvq,
+pca:16 with --min-share 0.1 and with --min-files 5 as well (clusters
+whose patches come from fewer than 5 of the 20 images re-seeded); above K = 4096 only plain k-means and
 the 16-dimensional ones, above 16384 only the latter, unless --all (the
 64-dimensional ones take 5 to 60 minutes each there on 2 cores)."""
 import json
@@ -33,7 +34,10 @@ CONFIGS = (("none", []), ("none, --init random", ["--init", "random"]),
            ("pca:16", ["--projector", "pca:16"]),
            ("pca:16+simvq", ["--projector", "pca:16+simvq"]),
            ("pca:16, --min-share 0.1", ["--projector", "pca:16",
-                                        "--min-share", "0.1"]))
+                                        "--min-share", "0.1"]),
+           ("pca:16, --min-share 0.1, --min-files 5",
+            ["--projector", "pca:16", "--min-share", "0.1", "--min-files",
+             "5"]))
 # 64-dimensional configurations left out above K = 4096 (and plain
 # k-means above 16384) unless --all: each takes 5 to 20 minutes there
 UP_TO_4096 = ("none, --init random", "none, --min-share 0.1", "simvq")

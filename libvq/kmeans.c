@@ -67,6 +67,12 @@ int vq_kmeans_params_check(const vq_kmeans_params *p, size_t n, size_t d,
   if (p->simvq && p->min_share > 0.0)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codewords are never "
                        "re-seeded: min_share does not apply");
+  if (p->min_groups < 0 || (p->min_groups > 1 && !p->groups))
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "min_groups %d needs "
+                       "groups and must not be negative", p->min_groups);
+  if (p->simvq && p->min_groups > 1)
+    return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codewords are never "
+                       "re-seeded: min_groups does not apply");
   if (p->simvq && p->spherical)
     return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "SimVQ codebooks are not "
                        "spherical");
@@ -111,6 +117,11 @@ typedef struct km {
   double *wmap;          /* SimVQ: W, (d + 1) x d */
   double *g;             /* SimVQ: normal equations, (d + 1) x (d + 1) */
   vq_rng split;          /* draws the clusters that light ones split */
+  const uint32_t *grp;   /* min_groups: the group of each vector, n */
+  uint32_t *ng;          /* groups per cluster, k */
+  uint32_t *mark;        /* per group: 1 + the last cluster counting it */
+  size_t ngrp;           /* group ids are below this */
+  uint32_t *own_grp;     /* grp when it is a subsample's */
 } km;
 
 static double weight(const km *s, size_t i) { return s->w ? s->w[i] : 1.0; }
@@ -248,7 +259,7 @@ static int reseed_empty(km *s) {
  * the light one's moved apart by 1% of its spread in every component
  * (signs alternating), and each keeps half its weight for the draws that
  * follow. The draws come from s->split, so the result is deterministic. */
-static void reseed_split(km *s, double light) {
+static void reseed_split(km *s, double light, int by_groups) {
   double total = 0.0, mean;
   size_t c, j, t;
   for (c = 0; c < s->k; c++) total += s->wsum[c];
@@ -256,7 +267,10 @@ static void reseed_split(km *s, double light) {
   for (c = 0; c < s->k; c++) {
     double excess = 0.0, u, acc = 0.0, spread;
     float *cc = s->c + c * s->d, *cj;
-    if (light > 0.0 ? s->wsum[c] > light : s->wsum[c] != 0.0) continue;
+    int few = by_groups && s->wsum[c] <= mean &&
+              s->ng[c] < (uint32_t)s->p->min_groups;
+    if (!few && (light > 0.0 ? s->wsum[c] > light : s->wsum[c] != 0.0))
+      continue;
     for (j = 0; j < s->k; j++)
       if (s->wsum[j] > mean) excess += s->wsum[j] - mean;
     if (excess <= 0.0) break;
@@ -277,6 +291,22 @@ static void reseed_split(km *s, double light) {
     s->wsum[j] *= 0.5, s->wsum[c] = s->wsum[j];
     s->sse_c[j] *= 0.5, s->sse_c[c] = s->sse_c[j];
     s->reseeds++;
+  }
+}
+
+/* The number of groups among each cluster's vectors of positive weight
+ * (s->order and s->start as update_centroids() left them). */
+static void count_groups(km *s) {
+  size_t c, m;
+  memset(s->mark, 0, s->ngrp * sizeof *s->mark);
+  for (c = 0; c < s->k; c++) {
+    s->ng[c] = 0;
+    for (m = s->start[c]; m < s->start[c + 1]; m++) {
+      size_t i = s->order[m];
+      uint32_t g = s->grp[i];
+      if (weight(s, i) > 0.0 && s->mark[g] != (uint32_t)c + 1)
+        s->mark[g] = (uint32_t)c + 1, s->ng[c]++;
+    }
   }
 }
 
@@ -392,9 +422,12 @@ static int lloyd(km *s, int redo, int *iters_run) {
     if ((rc = assign(s)) < 0 || (rc = update_centroids(s)) < 0) return rc;
     u = usage_stats(s);
     if (s->z) simvq_update(s);
-    else if (p->min_share > 0.0)
-      reseed_split(s, it <= p->iters - 3
-                          ? p->min_share * u.wtotal / (double)s->k : 0.0);
+    else if (p->min_share > 0.0 || s->ng) {
+      int early = it <= p->iters - 3;
+      if (s->ng && early) count_groups(s);
+      reseed_split(s, early ? p->min_share * u.wtotal / (double)s->k : 0.0,
+                   early && s->ng);
+    }
     else if ((rc = reseed_empty(s)) < 0) return rc;
     *iters_run = it;
     if (p->progress) {
@@ -421,6 +454,7 @@ static void km_free(km *s) {
   free(s->idx), free(s->dist), free(s->order), free(s->start);
   free(s->wsum), free(s->sse_c), free(s->xnorm);
   free(s->z), free(s->wmap), free(s->g);
+  free(s->ng), free(s->mark), free(s->own_grp);
   vq_index_destroy(s->ix);
 }
 
@@ -440,6 +474,11 @@ static int km_alloc(km *s) {
     s->wmap = vq_malloc_array(e, s->d * sizeof(double));
     s->g = vq_malloc_array(e, (e + s->d) * sizeof(double));
     if (!s->z || !s->wmap || !s->g) return VQ_ERR_NOMEM;
+  }
+  if (s->grp) {
+    s->ng = vq_malloc_array(s->k, sizeof(uint32_t));
+    s->mark = vq_malloc_array(s->ngrp, sizeof(uint32_t));
+    if (!s->ng || !s->mark) return VQ_ERR_NOMEM;
   }
   if (!s->c || !s->idx || !s->dist || !s->order || !s->start || !s->wsum ||
       !s->sse_c || !s->xnorm)
@@ -467,17 +506,20 @@ static float *normalised(const float *x, size_t n, size_t d) {
 /* A random subsample of at most k * per_centroid rows, or NULL (and
  * *no = n) when no cap applies. */
 static int subsample(const vq_kmeans_params *p, size_t per_centroid,
-                     const float *x, const float *w, size_t n, size_t d,
-                     float **xo, float **wo, size_t *no, vq_rng *rng) {
+                     const float *x, const float *w, const uint32_t *g,
+                     size_t n, size_t d, float **xo, float **wo,
+                     uint32_t **go, size_t *no, vq_rng *rng) {
   size_t cap = per_centroid ? p->k * per_centroid : n, i;
   size_t m = VQ_MIN(n, cap);
   size_t *perm;
   *xo = NULL, *wo = NULL, *no = n;
+  if (go) *go = NULL;
   if (m == n) return VQ_OK;
   perm = vq_malloc_array(n, sizeof(size_t));
   *xo = vq_aligned_array(m, d * sizeof(float));
   *wo = w ? vq_malloc_array(m, sizeof(float)) : NULL;
-  if (!perm || !*xo || (w && !*wo)) {
+  if (g) *go = vq_malloc_array(m, sizeof(uint32_t));
+  if (!perm || !*xo || (w && !*wo) || (g && !*go)) {
     free(perm);
     return VQ_ERR_NOMEM;
   }
@@ -487,6 +529,7 @@ static int subsample(const vq_kmeans_params *p, size_t per_centroid,
     perm[i] = perm[r], perm[r] = t;
     memcpy(*xo + i * d, x + perm[i] * d, d * sizeof(float));
     if (w) (*wo)[i] = w[perm[i]];
+    if (g) (*go)[i] = g[perm[i]];
   }
   free(perm);
   *no = m;
@@ -498,8 +541,8 @@ static int subsample(const vq_kmeans_params *p, size_t per_centroid,
 static int seed_kmeanspp(km *s, vq_rng *rng) {
   float *xs = NULL, *ws = NULL, *nrm;
   size_t m;
-  int rc = subsample(s->p, s->p->init_per_centroid, s->x, s->w, s->n, s->d,
-                     &xs, &ws, &m, rng);
+  int rc = subsample(s->p, s->p->init_per_centroid, s->x, s->w, NULL, s->n,
+                     s->d, &xs, &ws, NULL, &m, rng);
   if (rc < 0 || !xs) {
     if (rc == VQ_OK)
       rc = vq_kmeanspp(s->c, s->x, s->w, s->xnorm, s->n, s->d, s->k, rng,
@@ -555,12 +598,25 @@ static int check_inputs(const vq_kmeans_params *p, const float *x, size_t n,
   return VQ_OK;
 }
 
+static int check_groups(const vq_kmeans_params *p, size_t n, vq_diag *diag) {
+  size_t i;
+  if (p->min_groups <= 1) return VQ_OK;
+  for (i = 0; i < n; i++)
+    if (p->groups[i] >= n)
+      return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "group %lu of vector %lu "
+                         "is not below the %lu vectors",
+                         (unsigned long)p->groups[i], (unsigned long)i,
+                         (unsigned long)n);
+  return VQ_OK;
+}
+
 int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
                     const vq_kmeans_params *p, const float *x, size_t n,
                     size_t d, const float *weights, vq_diag *diag) {
   double t0 = vq_now(), best_sse = INFINITY;
   vq_kmeans_stats st;
   float *xn = NULL, *xs = NULL, *ws = NULL;
+  const uint32_t *grouped;
   km s;
   vq_rng rng;
   int rc, r;
@@ -570,6 +626,7 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
   if (!centroids) return vq_diag_set(diag, VQ_ERR_INVALID_ARG, "no output");
   rc = check_inputs(p, x, n, d, weights, vq_threads(p ? p->nthreads : 0),
                     diag);
+  if (rc == VQ_OK) rc = check_groups(p, n, diag);
   if (rc < 0) return rc;
   vq_rng_seed(&rng, p->seed);
   /* Spherical k-means works on unit vectors, statistics included. */
@@ -578,10 +635,13 @@ int vq_kmeans_train(float *centroids, vq_kmeans_stats *stats,
     goto done;
   }
   s.p = p, s.d = d, s.k = p->k, s.nt = vq_threads(p->nthreads);
-  rc = subsample(p, p->max_per_centroid, x, weights, n, d, &xs, &ws, &s.n,
-                 &rng);
+  grouped = p->min_groups > 1 ? p->groups : NULL;
+  rc = subsample(p, p->max_per_centroid, x, weights, grouped, n, d, &xs,
+                 &ws, &s.own_grp, &s.n, &rng);
   s.x = xs ? xs : x;
   s.w = xs ? ws : weights;
+  s.grp = s.own_grp ? s.own_grp : grouped;
+  s.ngrp = n;
   if (rc < 0 || (rc = km_alloc(&s)) < 0) goto done;
   for (r = 1; r <= p->nredo; r++) {
     int iters = 0;

@@ -83,6 +83,23 @@ expect 0 "float64 input" "$T" kmeans -q -k 16 --iters 15 --threads 2 \
 check "float64 input gives the same codebook" 'cmp -s "$tmp/c1.st" "$tmp/c64.st"'
 expect 0 "weights, random init, restarts" "$T" kmeans -q -k 8 --init random \
   --nredo 3 --weights "$tmp/w.npy" --seed 9 "$tmp/x.npy" -o "$tmp/cw.st"
+# --min-files: clusters whose vectors come from too few input files are
+# re-seeded; the same codebook for 1 and 2 threads; more files asked for
+# than given, or another command, refused
+expect 0 "--min-files 2" "$T" kmeans -q -k 16 --iters 8 --min-files 2 \
+  --threads 1 "$tmp/x.npy" "$tmp/x64.npy" "$tmp/small.npy" -o "$tmp/mf1.st"
+expect 0 "--min-files 2, 2 threads" "$T" kmeans -q -k 16 --iters 8 \
+  --min-files 2 --threads 2 "$tmp/x.npy" "$tmp/x64.npy" "$tmp/small.npy" \
+  -o "$tmp/mf2.st"
+check "--min-files: same codebook for 1 and 2 threads" \
+  'cmp -s "$tmp/mf1.st" "$tmp/mf2.st"'
+expect 1 "--min-files 2 of one file" "$T" kmeans -q -k 16 --min-files 2 \
+  "$tmp/x.npy" -o "$tmp/c.st"
+says "only 1 input file"
+expect 1 "--min-files 1" "$T" kmeans -q -k 16 --min-files 1 \
+  "$tmp/x.npy" "$tmp/x64.npy" -o "$tmp/c.st"
+expect 1 "rvq --min-files" "$T" rvq -q -k 16 --min-files 2 \
+  "$tmp/x.npy" "$tmp/x64.npy" -o "$tmp/c.st"
 expect 2 "weights of the wrong length" "$T" kmeans -q -k 4 \
   --weights "$tmp/small.npy" "$tmp/x.npy" -o "$tmp/cx.st"
 

@@ -61,6 +61,18 @@ typedef struct vq_kmeans_params {
                              empty clusters, moved onto the farthest
                              vectors. In [0, 1); not with simvq (default 0)
                              */
+  const uint32_t *groups; /* with min_groups: the group of each training
+                             vector (its source file or image), n ids
+                             below n */
+  int min_groups;         /* >= 2: a cluster no heavier than the mean whose
+                             vectors come from fewer than min_groups
+                             groups is re-seeded as light ones are (see
+                             min_share), in every iteration but the last
+                             three, so that codewords serve what several
+                             sources share rather than one source's
+                             particulars, and more of them are used on new
+                             data. 0 or 1: off (default 0); not with
+                             simvq */
 } vq_kmeans_params;
 
 /* Fills p with defaults. Returns VQ_ERR_ABI if the caller was compiled
