@@ -52,7 +52,8 @@ static int stage_classes(uint8_t *cls, const float *rows, size_t k,
   size_t i, j, t;
   float amax = 0.0f;
   int ex = 0;
-  if (!rows || k < STAGE_CLASSES || (uint64_t)k * k * d > CLASS_WORK)
+  if (!rows || k < STAGE_CLASSES || (uint64_t)k * k > CLASS_WORK ||
+      (uint64_t)k * k * d > CLASS_WORK)
     return 0;
   for (i = 0; i < k * d; i++) {
     if (!isfinite(rows[i])) return 0;
