@@ -15,7 +15,14 @@ seeding, --init random, --min-share 0.1), simvq, pca:16, pca:16+simvq,
 pca:16 with --min-share 0.1 and with --min-files 5 as well (clusters
 whose patches come from fewer than 5 of the 20 images re-seeded); above K = 4096 only plain k-means and
 the 16-dimensional ones, above 16384 only the latter, unless --all (the
-64-dimensional ones take 5 to 60 minutes each there on 2 cores)."""
+64-dimensional ones take 5 to 60 minutes each there on 2 cores).
+
+With --support, each codebook is also measured against its own training
+images: how many of the 20 use each codeword (at the training stride) and,
+for codewords used by 1, 2, 3-4, 5-9 and 10-20 of them, the share the
+held-out images leave unused; and the share used by the training images'
+patches at the positions between the training ones (stride 4, offset 2:
+the same images, patches not trained on)."""
 import json
 import os
 import subprocess
@@ -78,6 +85,31 @@ def measure(vqtok, cb, path, k, tmp):
     return used, j["mse"]
 
 
+def support(vqtok, cb, k, ys, tmp):
+    """Per-codeword support (training images using it) and the use at the
+    positions between the training patches."""
+    sup = np.zeros(k, int)
+    between = np.zeros(k, bool)
+    out = os.path.join(tmp, "codes.npy")
+    for y in ys:
+        for stride, off, acc in ((4, 0, None), (4, 2, between)):
+            h, w = y.shape
+            v = np.lib.stride_tricks.sliding_window_view(y, (8, 8))
+            v = np.ascontiguousarray(
+                v[off:h - 7:stride, off:w - 7:stride].reshape(-1, 64),
+                dtype=np.float32)
+            path = os.path.join(tmp, "support.npy")
+            np.save(path, v)
+            subprocess.run([vqtok, "encode", "--quiet", "--threads", "2",
+                            "--codebook", cb, path, "-o", out], check=True)
+            used = np.unique(np.load(out).reshape(-1))
+            if acc is None:
+                sup[used] += 1
+            else:
+                acc[used] = True
+    return sup, between.mean()
+
+
 def main():
     ap = benchutil.tool_args(__doc__)
     ap.add_argument("--k", default="1024,4096,16384,65536")
@@ -88,6 +120,8 @@ def main():
                     help="the --min-share of the configurations that use it")
     ap.add_argument("--only", help="only the configurations whose name "
                     "contains this text")
+    ap.add_argument("--support", action="store_true",
+                    help="also the use by support over the training images")
     ap.add_argument("--out", help="also write the markdown table here")
     a = ap.parse_args()
     vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
@@ -96,6 +130,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         held = heldout_sets(a.kodak, tmp)
+        train_y = list(benchutil.kodak_luma(a.kodak, 24))[:20]
         train = [os.path.join(a.kodak, f) for f in TRAIN]
         for k in [int(v) for v in a.k.split(",")]:
             for name, extra in CONFIGS:
@@ -118,6 +153,17 @@ def main():
                 for hname, (path, n) in held.items():
                     used, mse = measure(vqtok, cb, path, k, tmp)
                     row[hname] = (used, mse, n)
+                    if hname == "stride 1":
+                        held_used = np.zeros(k, bool)
+                        held_used[np.load(os.path.join(tmp, "codes.npy"))
+                                  .reshape(-1)] = True
+                if a.support:
+                    sup, row["between"] = support(vqtok, cb, k, train_y, tmp)
+                    row["support"] = [
+                        (lo, hi, int(((sup >= lo) & (sup <= hi)).sum()),
+                         int(((sup >= lo) & (sup <= hi) & ~held_used).sum()))
+                        for lo, hi in ((1, 1), (2, 2), (3, 4), (5, 9),
+                                       (10, 20))]
                 rows.append(row)
                 d, s = row["stride 1"], row["stride 8"]
                 print("K %d, %s: stride 1 %d of %d used (%.2f%%), MSE "
@@ -133,6 +179,15 @@ def main():
                      (r["k"], r["config"], 100.0 * d[0] / r["k"],
                       r["k"] - d[0], d[1], 100.0 * s[0] / r["k"],
                       r["train_s"]))
+    if a.support:
+        lines += ["", "| K | configuration | used between the training "
+                  "patches | codewords (held-out unused) by training images "
+                  "using them: 1 | 2 | 3-4 | 5-9 | 10-20 |", "|---" * 8 + "|"]
+        for r in rows:
+            lines.append("| %d | %s | %.2f%% | " % (
+                r["k"], r["config"], 100.0 * r["between"]) + " | ".join(
+                "%d (%d, %.1f%%)" % (c, u, 100.0 * u / c if c else 0.0)
+                for lo, hi, c, u in r["support"]) + " |")
     text = ("%s, %d cores; held out: %d vectors at stride 1, %d at stride "
             "8.\n\n" % (benchutil.cpu_model(), os.cpu_count(),
                         rows[0]["stride 1"][2], rows[0]["stride 8"][2]) +
