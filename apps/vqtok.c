@@ -168,7 +168,9 @@ static int load_npy_item(const book *b, const char *path, cli_layout lay,
   }
   if (lay == CLI_LAYOUT_AUTO) lay = nd <= 2 ? CLI_LAYOUT_ND : CLI_LAYOUT_CHW;
   if (lay == CLI_LAYOUT_ND || nd < 3) {
-    c = (size_t)sh[nd - 1];
+    /* one axis: one vector, or N scalars for a codebook of dimension 1
+       (what vqtrain trains such a file as) */
+    c = nd == 1 && b->din == 1 ? 1 : (size_t)sh[nd - 1];
     it->n = (size_t)(it->arr->count / c);
     it->ndim = 1, it->grid[0] = it->n, it->source = "vectors";
     it->x = it->arr->data;

@@ -204,6 +204,26 @@ expect 1 "bad dtype" "$K" encode --dtype int8 --codebook "$tmp/lat.st" \
   "$tmp/lat.npy" -o "$tmp/b.npy"
 expect 1 "bad layout" "$K" encode --layout whc --codebook "$tmp/lat.st" \
   "$tmp/lat.npy" -o "$tmp/b.npy"
+# a one-axis array: vqtrain reads N scalars, and so does vqtok with that
+# codebook of dimension 1 (each token the nearest of the scalars)
+"$PY" -c "import numpy as np; np.save('$tmp/s1.npy', np.random.default_rng(4).normal(size=300).astype(np.float32))" || exit 1
+expect 0 "train on scalars" "$T" kmeans -q -k 8 --iters 10 "$tmp/s1.npy" \
+  -o "$tmp/s1.st"
+expect 0 "tokens of scalars" "$K" encode -q --codebook "$tmp/s1.st" \
+  "$tmp/s1.npy" -o "$tmp/s1-tok.npy"
+check "one token a scalar, the nearest codeword" "\"$PY\" - <<PYEOF
+import json, struct, numpy as np
+x, t = np.load('$tmp/s1.npy'), np.load('$tmp/s1-tok.npy')
+raw = open('$tmp/s1.st', 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+v = json.loads(raw[8:8 + n])['codebook']
+a, b = v['data_offsets']
+c = np.frombuffer(raw[8 + n + a:8 + n + b], np.float32).reshape(-1)
+assert t.shape == (300, 1), t.shape
+d = np.abs(x[:, None] - c[None, :])
+assert (d[np.arange(300), t[:, 0]] <= d.min(1) + 1e-6).all()
+PYEOF"
+
 check "no output after failures" \
   '[ ! -e "$tmp/b.npy" ] && [ ! -e "$tmp/b.json" ] && [ ! -e "$tmp/b.pgm" ]'
 
