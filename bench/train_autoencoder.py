@@ -15,9 +15,10 @@ as a float32 .npy [C, H/8, W/8] (portrait images stay portrait):
   OUT/train/kodimNN.npy   kodim01 ... kodim20  (codebook training)
   OUT/held/kodimNN.npy    kodim21 ... kodim24  (measurements)
 
-and, unless --fixtures '' is given, the held-out latents again in the
-test fixtures folder (tests/data/latents) with a README.md saying how
-they were made. The script prints the training loss as it goes and the
+and, with --fixtures DIR (tests/data/latents to refresh the committed
+test fixtures), the held-out latents again in DIR with a README.md
+saying how they were made; torch training is not bit-reproducible from
+run to run, so the default leaves the committed fixtures alone. The script prints the training loss as it goes and the
 PSNR of the reconstruction of the held-out images at the end. Training
 stops after --minutes, or after exactly --steps steps when that is given
 (the same steps and seed give the same weights on the same build)."""
@@ -188,9 +189,9 @@ def main():
     ap.add_argument("--log-every", type=int, default=100)
     ap.add_argument("--out", default="/tmp/latents",
                     help="latents of all 24 images go to OUT/train, OUT/held")
-    ap.add_argument("--fixtures", default=os.path.join(
-        os.path.dirname(here), "tests", "data", "latents"),
-        help="held-out latents and README.md ('' to skip)")
+    ap.add_argument("--fixtures", default="",
+                    help="also write the held-out latents and a README.md "
+                    "here (tests/data/latents: the test fixtures)")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
