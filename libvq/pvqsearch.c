@@ -90,13 +90,25 @@ static int magnitudes(float *a, const float *x, uint32_t n, float *sum,
   float acc[4] = {0}, mx[4] = {0};
   uint32_t i = 0, l;
 #if defined(__GNUC__)
-  v4f s = V4(0.0f), m = V4(0.0f);
+  /* the sum in a fixed order, the largest (exact whatever the order) in
+   * two sets of lanes so that its compare-and-select chain is short */
+  v4f s = V4(0.0f), m = V4(0.0f), w = m;
+  for (; i + 8 <= n; i += 8) {
+    v4f v = v4_abs(v4_load(x + i)), u = v4_abs(v4_load(x + i + 4));
+    v4_store(a + i, v);
+    v4_store(a + i + 4, u);
+    s += v;
+    s += u;
+    m = v4_select(v > m, v, m);
+    w = v4_select(u > w, u, w);
+  }
   for (; i + 4 <= n; i += 4) {
     v4f v = v4_abs(v4_load(x + i));
     v4_store(a + i, v);
     s += v;
     m = v4_select(v > m, v, m);
   }
+  m = v4_select(w > m, w, m);
   v4_store(acc, s), v4_store(mx, m);
 #endif
   for (; i < n; i++) {
@@ -155,23 +167,36 @@ static float project(float *m, const float *p, uint32_t n, float g, float c,
 }
 
 /* sum floor(max(g p_i + c, 0)): the pulses project() would place. The
- * terms are integers, so the sum is exact whatever the order. */
+ * terms are integers, so the sum is exact whatever the order: summed as
+ * integers in two sets of lanes (the adds do not wait on each other), and
+ * with c >= 0 (g >= 0, p_i >= 0) without the clamp at 0, which cannot
+ * bite. These passes are most of the offset search. */
 static float count(const float *p, uint32_t n, float g, float c) {
-  float acc[4] = {0};
+  int32_t acc = 0;
   uint32_t i = 0;
 #if defined(__GNUC__)
-  v4f s = V4(0.0f);
-  for (; i + 4 <= n; i += 4) {
-    v4f t = v4_load(p + i) * V4(g) + V4(c);
-    s += v4_floor(v4_select(t > V4(0.0f), t, V4(0.0f)));
+  v4i s = {0, 0, 0, 0}, w = s;
+  const v4f vg = V4(g), vc = V4(c);
+  if (c >= 0.0f) {
+    for (; i + 8 <= n; i += 8) {
+      s += __builtin_convertvector(v4_load(p + i) * vg + vc, v4i);
+      w += __builtin_convertvector(v4_load(p + i + 4) * vg + vc, v4i);
+    }
+  } else {
+    for (; i + 8 <= n; i += 8) {
+      v4f t = v4_load(p + i) * vg + vc, u = v4_load(p + i + 4) * vg + vc;
+      s += __builtin_convertvector(v4_select(t > V4(0.0f), t, V4(0.0f)), v4i);
+      w += __builtin_convertvector(v4_select(u > V4(0.0f), u, V4(0.0f)), v4i);
+    }
   }
-  v4_store(acc, s);
+  s += w;
+  acc = (s[0] + s[1]) + (s[2] + s[3]);
 #endif
   for (; i < n; i++) {
     float t = p[i] * g + c;
-    acc[i & 3] += t > 0.0f ? floorf(t) : 0.0f;
+    acc += t > 0.0f ? (int32_t)t : 0;
   }
-  return lane_sum(acc);
+  return (float)acc;
 }
 
 /* The coordinate of largest (sign 1) or smallest (sign -1, only where
@@ -184,15 +209,34 @@ static uint32_t remainder_pick(const float *p, const float *m, uint32_t n,
   int32_t bi[4] = {-1, -1, -1, -1};
   uint32_t i = 0, l, b = 4;
 #if defined(__GNUC__)
-  v4f vb = V4(-HUGE_VALF);
-  v4i vi = {-1, -1, -1, -1}, idx = {0, 1, 2, 3};
+  /* the largest with the lowest index is the same whatever the order of
+   * the comparisons: two sets of lanes, merged by value then index */
+  v4f vb = V4(-HUGE_VALF), wb = vb;
+  v4i vi = {-1, -1, -1, -1}, wi = vi, idx = {0, 1, 2, 3};
+  const v4f vg = V4(g), vc = V4(c), vs = V4(sign), vlow = V4(low);
+  for (; i + 8 <= n; i += 8) {
+    v4f mv = v4_load(m + i), mw = v4_load(m + i + 4);
+    v4f r = vs * (v4_load(p + i) * vg + vc - mv);
+    v4f u = vs * (v4_load(p + i + 4) * vg + vc - mw);
+    v4i take = (r > vb) & (mv > vlow), wtake = (u > wb) & (mw > vlow);
+    vb = v4_select(take, r, vb);
+    vi = v4i_select(take, idx, vi);
+    wb = v4_select(wtake, u, wb);
+    wi = v4i_select(wtake, idx + 4, wi);
+    idx += 8;
+  }
   for (; i + 4 <= n; i += 4) {
     v4f mv = v4_load(m + i);
-    v4f r = V4(sign) * (v4_load(p + i) * V4(g) + V4(c) - mv);
-    v4i take = (r > vb) & (mv > V4(low));
+    v4f r = vs * (v4_load(p + i) * vg + vc - mv);
+    v4i take = (r > vb) & (mv > vlow);
     vb = v4_select(take, r, vb);
     vi = v4i_select(take, idx, vi);
     idx += 4;
+  }
+  {
+    v4i w = (wi >= 0) & ((vi < 0) | (wb > vb) | ((wb == vb) & (wi < vi)));
+    vb = v4_select(w, wb, vb);
+    vi = v4i_select(w, wi, vi);
   }
   v4_store(bv, vb);
   memcpy(bi, &vi, sizeof bi);
@@ -442,14 +486,27 @@ static int consistent(const float *p, const float *m, uint32_t n, float g) {
   float hi[4] = {HUGE_VALF, HUGE_VALF, HUGE_VALF, HUGE_VALF}, l, h;
   uint32_t i = 0, j;
 #if defined(__GNUC__)
-  v4f vl = V4(-HUGE_VALF), vh = V4(HUGE_VALF);
-  for (; i + 4 <= n; i += 4) {
-    v4f mv = v4_load(m + i), d = mv - V4(g) * v4_load(p + i);
-    v4f e = d + V4(1.0f);
+  /* largest and smallest are exact in any order: two sets of lanes, so
+   * that the compare-and-select chains are half as long; */
+  v4f vl = V4(-HUGE_VALF), vh = V4(HUGE_VALF), wl = vl, wh = vh;
+  const v4f vg = V4(g);
+  for (; i + 8 <= n; i += 8) {
+    v4f mv = v4_load(m + i), d = mv - vg * v4_load(p + i);
+    v4f mw = v4_load(m + i + 4), dw = mw - vg * v4_load(p + i + 4);
     vl = v4_select((d > vl) & (mv > V4(0.5f)), d, vl);
-    vh = v4_select(e < vh, e, vh);
+    vh = v4_select(d < vh, d, vh);
+    wl = v4_select((dw > wl) & (mw > V4(0.5f)), dw, wl);
+    wh = v4_select(dw < wh, dw, wh);
   }
-  v4_store(lo, vl), v4_store(hi, vh);
+  for (; i + 4 <= n; i += 4) {
+    v4f mv = v4_load(m + i), d = mv - vg * v4_load(p + i);
+    vl = v4_select((d > vl) & (mv > V4(0.5f)), d, vl);
+    vh = v4_select(d < vh, d, vh);
+  }
+  vl = v4_select(wl > vl, wl, vl);
+  vh = v4_select(wh < vh, wh, vh);
+  /* min (d_i + 1) = (min d_i) + 1: rounding is monotonic */
+  v4_store(lo, vl), v4_store(hi, vh + V4(1.0f));
 #endif
   for (; i < n; i++) {
     float d = m[i] - g * p[i], e = d + 1.0f;
