@@ -170,7 +170,10 @@ static float project(float *m, const float *p, uint32_t n, float g, float c,
  * terms are integers, so the sum is exact whatever the order: summed as
  * integers in two sets of lanes (the adds do not wait on each other), and
  * with c >= 0 (g >= 0, p_i >= 0) without the clamp at 0, which cannot
- * bite. These passes are most of the offset search. */
+ * bite. These passes are most of the offset search. The int32 lanes do
+ * not overflow: the p_i sum to k, g = yy / xy of a codeword placed at
+ * gain 1 is at most about 1 + n / k, and |c| stays below 17, so the sum
+ * is below about k + 18 n < 2^21. */
 static float count(const float *p, uint32_t n, float g, float c) {
   int32_t acc = 0;
   uint32_t i = 0;
