@@ -68,6 +68,20 @@ double vq_rng_double(vq_rng *r);
 
 /* --- cpu.c */
 enum { VQ_CPU_AVX2 = 1, VQ_CPU_AVX512 = 2 };
+
+/* The PVQ search compiled for AVX2 (libvq/dsp/pvqsearch_avx2.c; only
+ * when VQ_HAVE_AVX2, to be called when vq_cpu_features() says so) and
+ * the generic build; both give what vq_pvq_search() gives. */
+int vq_pvq_search_avx2_(int32_t *y, double *corr, const float *x,
+                        uint32_t n, uint32_t k, unsigned flags);
+int vq_pvq_search_rd_avx2_(int32_t *y, uint32_t *k_used, double *corr,
+                           const float *x, uint32_t n, uint32_t k,
+                           double lambda);
+int vq_pvq_search_generic_(int32_t *y, double *corr, const float *x,
+                           uint32_t n, uint32_t k, unsigned flags);
+int vq_pvq_search_rd_generic_(int32_t *y, uint32_t *k_used, double *corr,
+                              const float *x, uint32_t n, uint32_t k,
+                              double lambda);
 /* Bit mask of usable SIMD extensions (CPU and OS support both checked). */
 unsigned vq_cpu_features(void);
 double vq_now(void);

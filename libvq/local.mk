@@ -58,6 +58,13 @@ libvq_avx2_la_SOURCES = libvq/dsp/dist_avx2.c
 libvq_avx2_la_CPPFLAGS = $(libvqcore_la_CPPFLAGS)
 libvq_avx2_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(AVX2_CFLAGS)
 libvqcore_la_LIBADD += libvq_avx2.la
+# the PVQ search again, for AVX2: no FMA contraction, as in the core
+noinst_LTLIBRARIES += libvq_pvq_avx2.la
+libvq_pvq_avx2_la_SOURCES = libvq/dsp/pvqsearch_avx2.c
+libvq_pvq_avx2_la_CPPFLAGS = $(libvqcore_la_CPPFLAGS)
+libvq_pvq_avx2_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(AVX2_CFLAGS) \
+  $(FP_CFLAGS)
+libvqcore_la_LIBADD += libvq_pvq_avx2.la
 endif
 if HAVE_AVX512
 noinst_LTLIBRARIES += libvq_avx512.la

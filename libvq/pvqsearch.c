@@ -22,7 +22,11 @@
  * The passes run four lanes at a time (GCC/Clang vector extensions, plain
  * C otherwise), every lane and every reduction in a fixed order, so the
  * result does not depend on the compiler's choice of instructions: FMA
- * contraction is the one thing to keep out (configure turns it off). */
+ * contraction is the one thing to keep out (configure turns it off).
+ * The file is compiled a second time with AVX2 enabled
+ * (libvq/dsp/pvqsearch_avx2.c): the same passes in the same lane order,
+ * in fewer instructions (three-operand forms, blends), so the same
+ * codewords; the entry points at the end choose it at run time. */
 #include "config.h"
 #include <math.h>
 #include <stdlib.h>
@@ -643,7 +647,7 @@ static double finish(int32_t *y, const float *m, const float *x, uint32_t n,
   return yy > 0.0 && xx > 0.0 ? xy / sqrt(xx * yy) : 0.0;
 }
 
-int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
+static int search(int32_t *y, double *corr, const float *x, uint32_t n,
                   uint32_t k, unsigned flags) {
   float sp[STACK_N], sm[STACK_N], *p = sp, *m = sm;
   int rc = check_args(y, x, n, k);
@@ -677,7 +681,7 @@ int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
   return rc;
 }
 
-int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
+static int search_rd(int32_t *y, uint32_t *k_used, double *corr,
                      const float *x, uint32_t n, uint32_t k, double lambda) {
   double xx = 0.0, best_cost, best_corr = 0.0, dxy = 0.0, dyy = 0.0;
   float *p, *m, *best_m, xy = 0.0f, yy = 0.0f;
@@ -723,3 +727,63 @@ int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
   free(m), free(best_m), free(p);
   return rc;
 }
+
+/* ---- entry points ------------------------------------------------------- */
+
+#ifdef VQ_PVQ_AVX2_VARIANT
+int vq_pvq_search_avx2_(int32_t *y, double *corr, const float *x,
+                        uint32_t n, uint32_t k, unsigned flags) {
+  return search(y, corr, x, n, k, flags);
+}
+
+int vq_pvq_search_rd_avx2_(int32_t *y, uint32_t *k_used, double *corr,
+                           const float *x, uint32_t n, uint32_t k,
+                           double lambda) {
+  return search_rd(y, k_used, corr, x, n, k, lambda);
+}
+#else
+/* Whether to run the AVX2 build: probed once (the value every thread
+ * would store is the same). */
+static int use_avx2(void) {
+#ifdef VQ_HAVE_AVX2
+  static int state; /* 0 unknown, 1 no, 2 yes */
+  int v = __atomic_load_n(&state, __ATOMIC_RELAXED);
+  if (!v) {
+    v = vq_cpu_features() & VQ_CPU_AVX2 ? 2 : 1;
+    __atomic_store_n(&state, v, __ATOMIC_RELAXED);
+  }
+  return v == 2;
+#else
+  return 0;
+#endif
+}
+
+int vq_pvq_search_generic_(int32_t *y, double *corr, const float *x,
+                           uint32_t n, uint32_t k, unsigned flags) {
+  return search(y, corr, x, n, k, flags);
+}
+
+int vq_pvq_search_rd_generic_(int32_t *y, uint32_t *k_used, double *corr,
+                              const float *x, uint32_t n, uint32_t k,
+                              double lambda) {
+  return search_rd(y, k_used, corr, x, n, k, lambda);
+}
+
+int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
+                  uint32_t k, unsigned flags) {
+#ifdef VQ_HAVE_AVX2
+  if (use_avx2()) return vq_pvq_search_avx2_(y, corr, x, n, k, flags);
+#endif
+  (void)use_avx2;
+  return search(y, corr, x, n, k, flags);
+}
+
+int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
+                     const float *x, uint32_t n, uint32_t k, double lambda) {
+#ifdef VQ_HAVE_AVX2
+  if (use_avx2())
+    return vq_pvq_search_rd_avx2_(y, k_used, corr, x, n, k, lambda);
+#endif
+  return search_rd(y, k_used, corr, x, n, k, lambda);
+}
+#endif
