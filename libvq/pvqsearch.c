@@ -742,17 +742,12 @@ int vq_pvq_search_rd_avx2_(int32_t *y, uint32_t *k_used, double *corr,
   return search_rd(y, k_used, corr, x, n, k, lambda);
 }
 #else
-/* Whether to run the AVX2 build: probed once (the value every thread
- * would store is the same). */
+/* Whether to run the AVX2 build: asked every call (the library keeps
+ * no global state; the probe reads what the runtime filled in at start,
+ * a few loads). */
 static int use_avx2(void) {
 #ifdef VQ_HAVE_AVX2
-  static int state; /* 0 unknown, 1 no, 2 yes */
-  int v = __atomic_load_n(&state, __ATOMIC_RELAXED);
-  if (!v) {
-    v = vq_cpu_features() & VQ_CPU_AVX2 ? 2 : 1;
-    __atomic_store_n(&state, v, __ATOMIC_RELAXED);
-  }
-  return v == 2;
+  return (vq_cpu_features() & VQ_CPU_AVX2) != 0;
 #else
   return 0;
 #endif
