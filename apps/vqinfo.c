@@ -226,12 +226,66 @@ static void show_image(const vq_chunk *head, int json) {
   }
 }
 
+/* A latent: its tensor, codebook and, per token plane (item-major, then
+ * stage), the index model and size. */
+static void show_latent(const vq_container *c, const uint8_t *buf,
+                        size_t size, int json) {
+  vq_latent_info t;
+  const vq_chunk *d;
+  size_t i, j;
+  if (vq_latent_info_read(&t, buf, size, NULL, NULL) < 0) return;
+  if (json) {
+    printf(", \"kind\": \"%s\", \"latent\": {\"shape\": ",
+           t.is_image ? "image-tokens" : "latent");
+    print_shape(stdout, t.ndim, t.shape, 1);
+    printf(", \"layout\": \"%s\", \"stages\": %d, \"codebook_stages\": %d, "
+           "\"k\": %lu, \"dim\": %lu, \"product\": %s, \"codebook\": "
+           "{\"name\": ", t.hwc ? "hwc" : "chw", t.stages, t.book_stages,
+           (unsigned long)t.k, (unsigned long)t.dim,
+           t.product ? "true" : "false");
+    cli_json_string(stdout, t.name);
+    printf(", \"sha256\": \"");
+    for (j = 0; j < 32; j++) printf("%02x", t.sha256[j]);
+    printf("\", \"embedded\": %s}, \"planes\": [", t.book ? "true" : "false");
+    for (i = 0; (d = vq_container_find(c, "DATA", i)) != NULL; i++)
+      printf("%s{\"model\": \"%s\", \"bytes\": %lu}", i ? ", " : "",
+             d->size ? vq_entropy_model_name((vq_entropy_model)d->data[0])
+                     : "none",
+             (unsigned long)d->size);
+    printf("]}");
+    return;
+  }
+  printf("  %s: float32 ", t.is_image ? "image tokens" : "latent");
+  print_shape(stdout, t.ndim, t.shape, 0);
+  printf(" (%s), %d stage%s", t.hwc ? "channels last" : "channels first",
+         t.stages, t.stages == 1 ? "" : "s");
+  if (t.book_stages != t.stages) printf(" of %d", t.book_stages);
+  printf(" of %lu codewords of dimension %lu%s\n", (unsigned long)t.k,
+         (unsigned long)t.dim, t.product ? " (product codebook)" : "");
+  if (t.is_image)
+    printf("  image: %lu x %lu, %s, %d x %d %s patches\n",
+           (unsigned long)t.image.width, (unsigned long)t.image.height,
+           channels_name(t.image.channels), t.image.patch, t.image.patch,
+           t.image.rgb ? "RGB" : "luma");
+  printf("  codebook: %s, sha256 ", t.name[0] ? t.name : "(no name)");
+  for (j = 0; j < 32; j++) printf("%02x", t.sha256[j]);
+  printf("%s\n  token planes:", t.book ? ", embedded" : "");
+  for (i = 0; (d = vq_container_find(c, "DATA", i)) != NULL; i++)
+    printf("%s %s (%lu bytes)", i ? "," : "",
+           d->size ? vq_entropy_model_name((vq_entropy_model)d->data[0])
+                   : "none",
+           (unsigned long)d->size);
+  printf("\n");
+}
+
 /* What the HEAD chunk declares, by stream kind. */
-static void show_head(const vq_container *c, int json) {
+static void show_head(const vq_container *c, const uint8_t *buf,
+                      size_t size, int json) {
   const vq_chunk *head = vq_container_find(c, "HEAD", 0);
-  if (!head) return;
+  if (!head || !head->size) return;
   if (head->data[0] == VQ_KIND_PVQ) show_pvq(head, json);
   else if (head->data[0] == VQ_KIND_IMAGE) show_image(head, json);
+  else if (head->data[0] == VQ_KIND_LATENT) show_latent(c, buf, size, json);
   else show_tokens(head, vq_container_find(c, "DATA", 0), json);
 }
 
@@ -280,7 +334,7 @@ static int show_vq(const char *path, int json) {
                                          : "  (unknown, skipped)");
   }
   if (json) printf("]");
-  show_head(c, json);
+  show_head(c, buf, size, json);
   if (json) printf("}\n");
   vq_container_destroy(c);
   free(buf);

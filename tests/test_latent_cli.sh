@@ -222,6 +222,23 @@ assert np.array_equal(np.load('$tmp/ae3-2.npy'), np.load('$tmp/ae3-tok2.npy'))
 print('plane models', models)
 PYEOF"
 
+I="$top_builddir/apps/vqinfo"
+expect 0 "vqinfo of a latent" "$I" "$tmp/ae3.vq"
+check "vqinfo names the planes' models and the codebook" \
+  'grep -q "match-class" "$tmp/out" &&
+   grep -q "3 stages of 64 codewords of dimension 8" "$tmp/out"'
+expect 0 "vqinfo --json of a latent" "$I" --json "$tmp/ae3.vq"
+check "vqinfo --json: the latent and its planes" "\"$PY\" - <<PYEOF
+import json
+j = json.load(open('$tmp/out'))
+l = j['latent']
+assert j['kind'] == 'latent' and l['shape'] == [8, 64, 96], j
+assert l['stages'] == 3 and l['k'] == 64 and l['dim'] == 8, l
+assert l['codebook']['name'] == 'ae3.st' and not l['codebook']['embedded']
+assert [p['model'] for p in l['planes']][1:].count('match-class') >= 1, l
+assert sum(p['bytes'] for p in l['planes']) < j['bytes'], l
+PYEOF"
+
 # every truncation and every 7th bit flip of a small file: refused (a
 # flip in the container's minor version, byte 9, makes a newer minor
 # version, which readers accept: then the output must be the same)
