@@ -4,7 +4,8 @@ codewords that patches of images never seen in training pick, for plain
 k-means and for the projectors (vqtrain kmeans --projector), in one run.
 
 Training: the 8 x 8 BT.601 luma patches of kodim01-20 at stride 4
-(vqtrain --patch 8 --stride 4, 484,860 vectors). Held out: kodim21-24,
+(vqtrain --patch 8 --stride 4, 484,860 vectors; --train-stride S for
+another). Held out: kodim21-24,
 every 8 x 8 luma patch at stride 1 (1,537,220 vectors, from 24 to 1500 a
 codeword) and, for comparison with projector_use.py's split, only the
 non-overlapping ones (24,576). Every codebook trains for --iters
@@ -21,8 +22,9 @@ With --support, each codebook is also measured against its own training
 images: how many of the 20 use each codeword (at the training stride) and,
 for codewords used by 1, 2, 3-4, 5-9 and 10-20 of them, the share the
 held-out images leave unused; and the share used by the training images'
-patches at the positions between the training ones (stride 4, offset 2:
-the same images, patches not trained on)."""
+patches at the positions between the training ones (the training
+stride, offset by half of it: the same images, patches not trained on;
+--train-stride 1 has none)."""
 import json
 import os
 import subprocess
@@ -85,14 +87,14 @@ def measure(vqtok, cb, path, k, tmp):
     return used, j["mse"]
 
 
-def support(vqtok, cb, k, ys, tmp):
+def support(vqtok, cb, k, ys, tmp, stride):
     """Per-codeword support (training images using it) and the use at the
     positions between the training patches."""
     sup = np.zeros(k, int)
     between = np.zeros(k, bool)
     out = os.path.join(tmp, "codes.npy")
     for y in ys:
-        for stride, off, acc in ((4, 0, None), (4, 2, between)):
+        for off, acc in ((0, None), (stride // 2, between)):
             h, w = y.shape
             v = np.lib.stride_tricks.sliding_window_view(y, (8, 8))
             v = np.ascontiguousarray(
@@ -120,6 +122,8 @@ def main():
                     help="the --min-share of the configurations that use it")
     ap.add_argument("--only", help="only the configurations whose name "
                     "contains this text")
+    ap.add_argument("--train-stride", type=int, default=4,
+                    help="step between training patches (default 4)")
     ap.add_argument("--support", action="store_true",
                     help="also the use by support over the training images")
     ap.add_argument("--out", help="also write the markdown table here")
@@ -144,7 +148,7 @@ def main():
                 cb = os.path.join(tmp, "cb.safetensors")
                 t = time.perf_counter()
                 subprocess.run([vqtrain, "kmeans", "-k", str(k), "--patch",
-                                "8", "--stride", "4", "--iters",
+                                "8", "--stride", str(a.train_stride), "--iters",
                                 str(a.iters), "--seed", "1", "--threads",
                                 "2", "--quiet"] + extra + train +
                                ["-o", cb], check=True)
@@ -158,7 +162,8 @@ def main():
                         held_used[np.load(os.path.join(tmp, "codes.npy"))
                                   .reshape(-1)] = True
                 if a.support:
-                    sup, row["between"] = support(vqtok, cb, k, train_y, tmp)
+                    sup, row["between"] = support(vqtok, cb, k, train_y, tmp,
+                                                  a.train_stride)
                     row["support"] = [
                         (lo, hi, int(((sup >= lo) & (sup <= hi)).sum()),
                          int(((sup >= lo) & (sup <= hi) & ~held_used).sum()))
