@@ -226,14 +226,22 @@ static void show_image(const vq_chunk *head, int json) {
   }
 }
 
+/* The index model a token plane (an index stream) was coded with. */
+static const char *plane_model(const vq_chunk *d) {
+  return d->size ? vq_entropy_model_name((vq_entropy_model)d->data[0])
+                 : "none";
+}
+
 /* A latent: its tensor, codebook and, per token plane (item-major, then
  * stage), the index model and size. */
 static void show_latent(const vq_container *c, const uint8_t *buf,
                         size_t size, int json) {
   vq_latent_info t;
   const vq_chunk *d;
-  size_t i, j;
+  char sha[65];
+  size_t i;
   if (vq_latent_info_read(&t, buf, size, NULL, NULL) < 0) return;
+  vq_sha256_hex(sha, t.sha256);
   if (json) {
     printf(", \"kind\": \"%s\", \"latent\": {\"shape\": ",
            t.is_image ? "image-tokens" : "latent");
@@ -244,14 +252,11 @@ static void show_latent(const vq_container *c, const uint8_t *buf,
            (unsigned long)t.k, (unsigned long)t.dim,
            t.product ? "true" : "false");
     cli_json_string(stdout, t.name);
-    printf(", \"sha256\": \"");
-    for (j = 0; j < 32; j++) printf("%02x", t.sha256[j]);
-    printf("\", \"embedded\": %s}, \"planes\": [", t.book ? "true" : "false");
+    printf(", \"sha256\": \"%s\", \"embedded\": %s}, \"planes\": [", sha,
+           t.book ? "true" : "false");
     for (i = 0; (d = vq_container_find(c, "DATA", i)) != NULL; i++)
       printf("%s{\"model\": \"%s\", \"bytes\": %lu}", i ? ", " : "",
-             d->size ? vq_entropy_model_name((vq_entropy_model)d->data[0])
-                     : "none",
-             (unsigned long)d->size);
+             plane_model(d), (unsigned long)d->size);
     printf("]}");
     return;
   }
@@ -267,13 +272,10 @@ static void show_latent(const vq_container *c, const uint8_t *buf,
            (unsigned long)t.image.width, (unsigned long)t.image.height,
            channels_name(t.image.channels), t.image.patch, t.image.patch,
            t.image.rgb ? "RGB" : "luma");
-  printf("  codebook: %s, sha256 ", t.name[0] ? t.name : "(no name)");
-  for (j = 0; j < 32; j++) printf("%02x", t.sha256[j]);
-  printf("%s\n  token planes:", t.book ? ", embedded" : "");
+  printf("  codebook: %s, sha256 %s%s\n  token planes:",
+         t.name[0] ? t.name : "(no name)", sha, t.book ? ", embedded" : "");
   for (i = 0; (d = vq_container_find(c, "DATA", i)) != NULL; i++)
-    printf("%s %s (%lu bytes)", i ? "," : "",
-           d->size ? vq_entropy_model_name((vq_entropy_model)d->data[0])
-                   : "none",
+    printf("%s %s (%lu bytes)", i ? "," : "", plane_model(d),
            (unsigned long)d->size);
   printf("\n");
 }

@@ -317,10 +317,13 @@ typedef struct data {
   int nfiles;
 } data;
 
-/* Records the end of a file's vectors (-1: out of memory). */
+/* Records the end of a file's vectors; an exit status. */
 static int file_done(data *dt) {
   size_t *e = realloc(dt->ends, ((size_t)dt->nfiles + 1) * sizeof *e);
-  if (!e) return -1;
+  if (!e) {
+    cli_error(prog, "out of memory");
+    return VQ_EXIT_DATA;
+  }
   dt->ends = e;
   dt->ends[dt->nfiles++] = dt->n;
   return 0;
@@ -420,10 +423,7 @@ static int load_images(data *dt, char **in, int nin,
     int kind = cli_sniff(files[i]);
     if (kind == CLI_KIND_IMAGE) {
       rc = add_image(dt, files[i], pp, &cap);
-      if (rc == 0 && file_done(dt) < 0) {
-        cli_error(prog, "out of memory");
-        rc = VQ_EXIT_DATA;
-      }
+      if (rc == 0) rc = file_done(dt);
     } else {
       cli_error(prog, "%s: %s", files[i], kind < 0 ? "cannot read file"
                 : "not a PNG, JPEG, PPM or PGM image");
@@ -465,10 +465,7 @@ static int load_input(data *dt, const opts *o) {
       return VQ_EXIT_USAGE;
     }
     rc = load_npy(dt, o->inputs[i], o->layout, o->ninputs == 1, &cap);
-    if (rc == 0 && file_done(dt) < 0) {
-      cli_error(prog, "out of memory");
-      rc = VQ_EXIT_DATA;
-    }
+    if (rc == 0) rc = file_done(dt);
   }
   return rc;
 }

@@ -730,53 +730,42 @@ static int search_rd(int32_t *y, uint32_t *k_used, double *corr,
 
 /* ---- entry points ------------------------------------------------------- */
 
+/* Each build names its own pair: vq_pvq_search_avx2_ and
+ * vq_pvq_search_rd_avx2_, or the _generic_ ones (internal.h). */
 #ifdef VQ_PVQ_AVX2_VARIANT
-int vq_pvq_search_avx2_(int32_t *y, double *corr, const float *x,
-                        uint32_t n, uint32_t k, unsigned flags) {
-  return search(y, corr, x, n, k, flags);
-}
-
-int vq_pvq_search_rd_avx2_(int32_t *y, uint32_t *k_used, double *corr,
-                           const float *x, uint32_t n, uint32_t k,
-                           double lambda) {
-  return search_rd(y, k_used, corr, x, n, k, lambda);
-}
+#define BUILD_NAME(f) f##_avx2_
 #else
-/* Whether to run the AVX2 build: asked every call (the library keeps
- * no global state; the probe reads what the runtime filled in at start,
- * a few loads). */
-static int use_avx2(void) {
-#ifdef VQ_HAVE_AVX2
-  return (vq_cpu_features() & VQ_CPU_AVX2) != 0;
-#else
-  return 0;
+#define BUILD_NAME(f) f##_generic_
 #endif
-}
 
-int vq_pvq_search_generic_(int32_t *y, double *corr, const float *x,
-                           uint32_t n, uint32_t k, unsigned flags) {
+int BUILD_NAME(vq_pvq_search)(int32_t *y, double *corr, const float *x,
+                              uint32_t n, uint32_t k, unsigned flags) {
   return search(y, corr, x, n, k, flags);
 }
 
-int vq_pvq_search_rd_generic_(int32_t *y, uint32_t *k_used, double *corr,
-                              const float *x, uint32_t n, uint32_t k,
-                              double lambda) {
+int BUILD_NAME(vq_pvq_search_rd)(int32_t *y, uint32_t *k_used,
+                                 double *corr, const float *x, uint32_t n,
+                                 uint32_t k, double lambda) {
   return search_rd(y, k_used, corr, x, n, k, lambda);
 }
 
+#ifndef VQ_PVQ_AVX2_VARIANT
+/* The AVX2 build when the CPU has it, asked at every call (the library
+ * keeps no global state; the probe reads what the runtime filled in at
+ * start, a few loads). */
 int vq_pvq_search(int32_t *y, double *corr, const float *x, uint32_t n,
                   uint32_t k, unsigned flags) {
 #ifdef VQ_HAVE_AVX2
-  if (use_avx2()) return vq_pvq_search_avx2_(y, corr, x, n, k, flags);
+  if (vq_cpu_features() & VQ_CPU_AVX2)
+    return vq_pvq_search_avx2_(y, corr, x, n, k, flags);
 #endif
-  (void)use_avx2;
   return search(y, corr, x, n, k, flags);
 }
 
 int vq_pvq_search_rd(int32_t *y, uint32_t *k_used, double *corr,
                      const float *x, uint32_t n, uint32_t k, double lambda) {
 #ifdef VQ_HAVE_AVX2
-  if (use_avx2())
+  if (vq_cpu_features() & VQ_CPU_AVX2)
     return vq_pvq_search_rd_avx2_(y, k_used, corr, x, n, k, lambda);
 #endif
   return search_rd(y, k_used, corr, x, n, k, lambda);

@@ -87,22 +87,39 @@ static int stage_classes(uint8_t *cls, const float *rows, size_t k,
   return 1;
 }
 
-/* Bytes a stage's classes take: none when it has too many codewords. */
-static size_t class_room(size_t k) {
-  return (uint64_t)k * k <= CLASS_WORK ? k : 1;
+/* Each stage's classes, computed when first asked for: state[s] is 0
+ * before, 1 when stage s has none, 2 when they are in cls + s k. */
+typedef struct class_cache {
+  const vq_quantizer *q;
+  size_t k;
+  uint8_t *cls, *state;
+} class_cache;
+
+static int cache_init(class_cache *c, const vq_quantizer *q,
+                      size_t nstage) {
+  c->q = q;
+  c->k = vq_quantizer_k(q);
+  /* room for the classes only where a stage can have them */
+  c->cls = malloc(nstage * ((uint64_t)c->k * c->k <= CLASS_WORK ? c->k : 1));
+  c->state = calloc(nstage, 1);
+  return c->cls && c->state ? VQ_OK : VQ_ERR_NOMEM;
 }
 
-/* The classes of every stage but the last: has[s] says whether stage s
- * has them (cls + s k). */
-static int all_classes(uint8_t *cls, uint8_t *has, const vq_quantizer *q,
-                       size_t nstage) {
-  size_t s, k = vq_quantizer_k(q), d = 0;
-  for (s = 0; s + 1 < nstage && class_room(k) == k; s++) {
-    const float *rows = vq_quantizer_stage_codewords(q, (int)s, &d);
-    int rc = stage_classes(cls + s * k, rows, k, d);
+static void cache_free(class_cache *c) { free(c->cls), free(c->state); }
+
+/* *out: the classes of stage s's codewords, or NULL when it has none. */
+static int classes_of(class_cache *c, size_t s, const uint8_t **out) {
+  *out = NULL;
+  if (!c->state[s]) {
+    size_t d = 0;
+    const float *rows = vq_quantizer_stage_codewords(c->q, (int)s, &d);
+    int rc = (uint64_t)c->k * c->k <= CLASS_WORK
+                 ? stage_classes(c->cls + s * c->k, rows, c->k, d)
+                 : 0;
     if (rc < 0) return rc;
-    has[s] = (uint8_t)rc;
+    c->state[s] = (uint8_t)(rc + 1);
   }
+  if (c->state[s] == 2) *out = c->cls + s * c->k;
   return VQ_OK;
 }
 
@@ -188,7 +205,8 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
   float *rows = NULL, *err = NULL, *y = NULL;
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
-  uint8_t *cls = NULL, *has = NULL, *ctx = NULL;
+  uint8_t *ctx = NULL;
+  class_cache cc = {NULL, 0, NULL, NULL};
   size_t hw, i, namelen = 0, nstage, ncode, b, s, hsize;
   uint64_t n, nv;
   double sse = 0.0;
@@ -234,12 +252,9 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
   codes = malloc((size_t)n * nstage * sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   if (ncode < nstage || sse_out) y = malloc((size_t)nv * sizeof *y);
-  cls = malloc(nstage * class_room(vq_quantizer_k(q)));
-  has = calloc(nstage, 1);
   ctx = malloc(hw);
-  if (!rows || !err || !codes || !plane || !cls || !has || !ctx ||
-      ((ncode < nstage || sse_out) && !y) ||
-      all_classes(cls, has, q, ncode) < 0) {
+  if (!rows || !err || !codes || !plane || !ctx ||
+      ((ncode < nstage || sse_out) && !y) || cache_init(&cc, q, nstage) < 0) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, "latent", "out of memory");
     goto done;
   }
@@ -301,12 +316,13 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
   for (b = 0; b < (size_t)d.b && rc == 0; b++)
     for (s = 0; s < ncode && rc == 0; s++) {
       uint8_t *buf = NULL;
+      const uint8_t *c = NULL;
       size_t bytes = 0;
       for (i = 0; i < hw; i++)
         plane[i] = (uint32_t)codes[(b * hw + i) * nstage + s];
       ep.context = NULL, ep.contexts = 0;
-      if (s > 0 && has[s - 1]) {
-        const uint8_t *c = cls + (s - 1) * vq_quantizer_k(q);
+      if (s > 0 && (rc = classes_of(&cc, s - 1, &c)) < 0) break;
+      if (c) {
         for (i = 0; i < hw; i++)
           ctx[i] = c[codes[(b * hw + i) * nstage + s - 1]];
         ep.context = ctx, ep.contexts = STAGE_CLASSES;
@@ -335,7 +351,8 @@ static int encode_core(uint8_t **out, size_t *size, int32_t *tokens,
 done:
   vq_container_writer_destroy(w);
   free(rows), free(err), free(plane), free(codes), free(y);
-  free(cls), free(has), free(ctx);
+  free(ctx);
+  cache_free(&cc);
   return rc;
 }
 
@@ -458,7 +475,8 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
                          int nthreads, const char *name, vq_diag *diag) {
   int32_t *codes = NULL;
   uint32_t *plane = NULL;
-  uint8_t *cls = NULL, *has = NULL, *ctx = NULL;
+  uint8_t *ctx = NULL;
+  class_cache cc = {NULL, 0, NULL, NULL};
   float *rows = NULL;
   size_t hw, i, b, s, ns, nb;
   uint64_t n = 0;
@@ -488,10 +506,8 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
   codes = calloc((size_t)n * nb, sizeof *codes);
   plane = malloc(hw * sizeof *plane);
   rows = malloc((size_t)n * (size_t)d.c * sizeof *rows);
-  cls = malloc(ns * class_room(in.k));
-  has = calloc(ns, 1); /* 0: not computed, 1: none, 2: computed */
   ctx = malloc(hw);
-  if (!codes || !plane || !rows || !cls || !has || !ctx) {
+  if (!codes || !plane || !rows || !ctx || cache_init(&cc, q, ns) < 0) {
     rc = vq_img_fail(diag, VQ_ERR_NOMEM, name, "out of memory");
     goto done;
   }
@@ -502,20 +518,12 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
       vq_diag sub;
       memset(&sub, 0, sizeof sub);
       if (s > 0 && ch->size > 0 && ch->data[0] == VQ_ENTROPY_MATCH_CLASS) {
-        uint8_t *cl = cls + (s - 1) * in.k;
-        if (!has[s - 1] && class_room(in.k) != in.k) {
-          has[s - 1] = 1;
-        } else if (!has[s - 1]) {
-          size_t dim = 0;
-          const float *cw = vq_quantizer_stage_codewords(q, (int)s - 1, &dim);
-          rc = stage_classes(cl, cw, in.k, dim);
-          if (rc < 0) {
-            rc = vq_img_fail(diag, rc, name, "out of memory");
-            goto done;
-          }
-          has[s - 1] = (uint8_t)(rc + 1);
+        const uint8_t *cl;
+        if ((rc = classes_of(&cc, s - 1, &cl)) < 0) {
+          rc = vq_img_fail(diag, rc, name, "out of memory");
+          goto done;
         }
-        if (has[s - 1] == 1) {
+        if (!cl) {
           rc = vq_img_fail(diag, VQ_ERR_FORMAT, name, "token plane %lu is "
                            "coded with classes of stage %lu, which has none",
                            (unsigned long)(b * ns + s), (unsigned long)s);
@@ -544,8 +552,8 @@ static int decode_parsed(float *out, int32_t *tokens, const vq_quantizer *q,
     for (i = 0; i < (size_t)n; i++)
       for (s = 0; s < ns; s++) tokens[i * ns + s] = codes[i * nb + s];
 done:
-  free(plane), free(rows), free(codes);
-  free(cls), free(has), free(ctx);
+  free(plane), free(rows), free(codes), free(ctx);
+  cache_free(&cc);
   return rc;
 }
 
