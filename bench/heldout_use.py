@@ -24,7 +24,15 @@ for codewords used by 1, 2, 3-4, 5-9 and 10-20 of them, the share the
 held-out images leave unused; and the share used by the training images'
 patches at the positions between the training ones (the training
 stride, offset by half of it: the same images, patches not trained on;
---train-stride 1 has none)."""
+--train-stride 1 has none).
+
+With --groups, the use by each group of four images (kodim01-04 to
+kodim17-20, the training images, and kodim21-24, the held-out ones) over
+the patch positions off the training grid: how many codewords four
+images' patches not trained on reach when the images were trained on
+and when they were not, on the same number of vectors. --projector,
+--min-share and --min-files replace pca:16, 0.1 and 5 in the
+configurations."""
 import json
 import os
 import subprocess
@@ -112,6 +120,30 @@ def support(vqtok, cb, k, ys, tmp, stride):
     return sup, between.mean()
 
 
+def group_use(vqtok, cb, k, ys, tmp, stride):
+    """The share of the codewords used by each group of four images
+    (kodim01-04, ..., kodim21-24), over every 8 x 8 patch position that is
+    not on the training grid (a multiple of the training stride in both
+    coordinates): for the training images the patches not trained on,
+    for the held-out ones the same positions."""
+    out = os.path.join(tmp, "codes.npy")
+    path = os.path.join(tmp, "group.npy")
+    shares = []
+    for g in range(0, len(ys), 4):
+        used = np.zeros(k, bool)
+        for y in ys[g:g + 4]:
+            np.save(path, luma_patches(y, 1))
+            subprocess.run([vqtok, "encode", "--quiet", "--threads", "2",
+                            "--codebook", cb, path, "-o", out], check=True)
+            h, w = y.shape
+            codes = np.load(out).reshape(h - 7, w - 7)
+            off = np.ones(codes.shape, bool)
+            off[::stride, ::stride] = False
+            used[codes[off]] = True
+        shares.append(used.mean())
+    return shares
+
+
 def main():
     ap = benchutil.tool_args(__doc__)
     ap.add_argument("--k", default="1024,4096,16384,65536")
@@ -120,29 +152,46 @@ def main():
                     help="every configuration at every K")
     ap.add_argument("--min-share", default="0.1",
                     help="the --min-share of the configurations that use it")
+    ap.add_argument("--projector", default="pca:16",
+                    help="the PCA projector of the configurations that use "
+                    "one (default pca:16)")
+    ap.add_argument("--min-files", default="5",
+                    help="the --min-files of the configuration that uses it")
     ap.add_argument("--only", help="only the configurations whose name "
                     "contains this text")
     ap.add_argument("--train-stride", type=int, default=4,
                     help="step between training patches (default 4)")
     ap.add_argument("--support", action="store_true",
                     help="also the use by support over the training images")
+    ap.add_argument("--groups", action="store_true",
+                    help="also the use by each group of four images at the "
+                    "positions off the training grid (needs --train-stride "
+                    "of 2 or more)")
     ap.add_argument("--out", help="also write the markdown table here")
     a = ap.parse_args()
+    if a.groups and a.train_stride < 2:
+        raise SystemExit("--groups needs positions off the training grid: "
+                         "--train-stride 2 or more")
     vqtrain = benchutil.program(a.build_dir, "apps", "vqtrain")
     vqtok = benchutil.program(a.build_dir, "apps", "vqtok")
     load0 = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         held = heldout_sets(a.kodak, tmp)
-        train_y = list(benchutil.kodak_luma(a.kodak, 24))[:20]
+        all_y = list(benchutil.kodak_luma(a.kodak, 24))
+        train_y = all_y[:20]
         train = [os.path.join(a.kodak, f) for f in TRAIN]
         for k in [int(v) for v in a.k.split(",")]:
             for name, extra in CONFIGS:
                 if not a.all and ((k > 4096 and name in UP_TO_4096) or
                                   (k > 16384 and name == "none")):
                     continue
-                name = name.replace("0.1", a.min_share)
-                extra = [a.min_share if v == "0.1" else v for v in extra]
+                name = name.replace("0.1", a.min_share).replace(
+                    "--min-files 5", "--min-files " + a.min_files).replace(
+                    "pca:16", a.projector)
+                swap = {"0.1": a.min_share, "5": a.min_files}
+                extra = [swap.get(v, v).replace("pca:16", a.projector)
+                         for v in extra]
                 if a.only and a.only not in name:
                     continue
                 cb = os.path.join(tmp, "cb.safetensors")
@@ -169,6 +218,9 @@ def main():
                          int(((sup >= lo) & (sup <= hi) & ~held_used).sum()))
                         for lo, hi in ((1, 1), (2, 2), (3, 4), (5, 9),
                                        (10, 20))]
+                if a.groups:
+                    row["groups"] = group_use(vqtok, cb, k, all_y, tmp,
+                                              a.train_stride)
                 rows.append(row)
                 d, s = row["stride 1"], row["stride 8"]
                 print("K %d, %s: stride 1 %d of %d used (%.2f%%), MSE "
@@ -193,6 +245,13 @@ def main():
                 r["k"], r["config"], 100.0 * r["between"]) + " | ".join(
                 "%d (%d, %.1f%%)" % (c, u, 100.0 * u / c if c else 0.0)
                 for lo, hi, c, u in r["support"]) + " |")
+    if a.groups:
+        lines += ["", "| K | configuration | use off the training grid by "
+                  "kodim01-04 | 05-08 | 09-12 | 13-16 | 17-20 | 21-24 (held "
+                  "out) |", "|---" * 8 + "|"]
+        for r in rows:
+            lines.append("| %d | %s | " % (r["k"], r["config"]) + " | ".join(
+                "%.2f%%" % (100.0 * v) for v in r["groups"]) + " |")
     text = ("%s, %d cores; held out: %d vectors at stride 1, %d at stride "
             "8.\n\n" % (benchutil.cpu_model(), os.cpu_count(),
                         rows[0]["stride 1"][2], rows[0]["stride 8"][2]) +
