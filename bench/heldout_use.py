@@ -68,8 +68,7 @@ def luma_patches(y, stride):
     return np.ascontiguousarray(v.reshape(-1, 64), dtype=np.float32)
 
 
-def heldout_sets(kodak, tmp):
-    ys = list(benchutil.kodak_luma(kodak, 24))[20:24]
+def heldout_sets(ys, tmp):
     dense = np.concatenate([luma_patches(y, 1) for y in ys])
     sparse = np.concatenate([luma_patches(y, 8) for y in ys])
     paths = {}
@@ -144,6 +143,14 @@ def group_use(vqtok, cb, k, ys, tmp, stride):
     return shares
 
 
+def configured(text, a):
+    """text with pca:16, --min-share 0.1 and --min-files 5 replaced by the
+    values given on the command line."""
+    return text.replace("pca:16", a.projector).replace(
+        "0.1", a.min_share).replace("--min-files 5",
+                                    "--min-files " + a.min_files)
+
+
 def main():
     ap = benchutil.tool_args(__doc__)
     ap.add_argument("--k", default="1024,4096,16384,65536")
@@ -177,20 +184,17 @@ def main():
     load0 = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        held = heldout_sets(a.kodak, tmp)
         all_y = list(benchutil.kodak_luma(a.kodak, 24))
         train_y = all_y[:20]
+        held = heldout_sets(all_y[20:], tmp)
         train = [os.path.join(a.kodak, f) for f in TRAIN]
         for k in [int(v) for v in a.k.split(",")]:
             for name, extra in CONFIGS:
                 if not a.all and ((k > 4096 and name in UP_TO_4096) or
                                   (k > 16384 and name == "none")):
                     continue
-                name = name.replace("0.1", a.min_share).replace(
-                    "--min-files 5", "--min-files " + a.min_files).replace(
-                    "pca:16", a.projector)
-                swap = {"0.1": a.min_share, "5": a.min_files}
-                extra = [swap.get(v, v).replace("pca:16", a.projector)
+                name = configured(name, a)
+                extra = [a.min_files if v == "5" else configured(v, a)
                          for v in extra]
                 if a.only and a.only not in name:
                     continue
